@@ -1,0 +1,221 @@
+"""The Typer app: options -> one library call -> render; exit codes.
+
+Exit codes: 0 success (cross-check agreed or skipped), 1 results printed but a
+cross-check disagreed, 2 bad usage or input, 130 interrupted.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+from typer._click import exceptions as click_exc
+from typer.core import TyperCommand
+
+from gradcli.errors import GradcliError
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPT, EXIT_BUG = 0, 1, 2, 130, 70
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    tsv = "tsv"
+
+
+class BindingCommand(TyperCommand):
+    """A command whose variables are bound as --NAME VALUE, --NAME=VALUE or NAME=VALUE.
+
+    The command's own options are read from its declaration; every other
+    --NAME takes the next word as its value, even one starting with '-'
+    (--a -2). The first positional word is the expression, even if it
+    starts with '-' (-x^2). Bindings are left in ctx.meta["bindings"].
+    """
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        takes_value = {}
+        for param in self.get_params(ctx):
+            for opt in getattr(param, "opts", []) + getattr(param, "secondary_opts", []):
+                if opt.startswith("-"):
+                    takes_value[opt] = not getattr(param, "is_flag", False)
+        own, positional, bindings = [], [], {}
+        words = iter(args)
+        for word in words:
+            name, eq, value = word.partition("=")
+            if word == "--":
+                positional.extend(words)
+            elif name in takes_value and (name.startswith("--") or not eq):     # --format json, --tree, -f json
+                own.append(word)
+                if takes_value[name] and not eq:
+                    own.extend(v for v in [next(words, None)] if v is not None)
+            elif word.startswith("--") and len(name) > 2:                      # --a 2, --a=2, --a -2
+                if not eq:
+                    value = next(words, None)
+                    if value is None:
+                        raise click_exc.UsageError(f"{word} needs a value, as in {word} 2", ctx)
+                self._bind(ctx, bindings, name[2:], value, word)
+            elif positional and eq and name.isidentifier():                      # a=2 after the expression
+                self._bind(ctx, bindings, name, value, word)
+            else:
+                positional.append(word)
+        ctx.meta["bindings"] = bindings
+        ctx.meta["own_options"] = sorted(o for o in takes_value if o.startswith("--"))
+        return super().parse_args(ctx, own + ["--"] + positional)
+
+    @staticmethod
+    def _bind(ctx, bindings: dict, name: str, value: str, word: str) -> None:
+        if not name.isidentifier():
+            raise click_exc.UsageError(f"no such option: {word.partition('=')[0]}", ctx)
+        if name in bindings:
+            raise click_exc.UsageError(f"'{name}' is given a value twice", ctx)
+        bindings[name] = value
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+        typer.echo(f"gradcli {version('gradcli')}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    name="gradcli", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="A gradient calculator: value, gradients and computational graph of a math expression.")
+
+
+@app.callback()
+def _main(version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None) -> None:
+    """A gradient calculator: value, gradients and computational graph of a math expression."""
+
+
+# Options shared by the commands, declared once.
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output: table (Rich), json or tsv.")]
+CheckOpt = Annotated[bool, typer.Option("--check/--no-check", help="Cross-check gradients against SymPy.")]
+WrtOpt = Annotated[Optional[str], typer.Option(
+    "--wrt", metavar="NAMES", help="Differentiate only with respect to these (a,b); the rest are constants.")]
+
+EVAL_EPILOG = """Examples:
+
+  gradcli eval "a*b+c" --a 2 --b 3 --c 4
+
+  gradcli eval "sum(x*w)" --x 1,2,3 --w "[4,5,6]" -f json
+
+  gradcli eval "x*2" --x 1,2,3 --grad-output 1,1,1 --tree
+"""
+
+
+@app.command("eval", cls=BindingCommand, epilog=EVAL_EPILOG)
+def eval_command(
+    ctx: typer.Context,
+    expr: Annotated[str, typer.Argument(help="The expression, e.g. \"a*b + sin(c)\". Then variables: "
+                                             "--a 2, --a=2 or a=2.", show_default=False)],
+    wrt: WrtOpt = None,
+    grad_output: Annotated[Optional[str], typer.Option(
+        "--grad-output", metavar="VALUE",
+        help="Seed gradient for a non-scalar output, as in y.backward(grad_output).")] = None,
+    no_grad: Annotated[bool, typer.Option("--no-grad", help="Evaluate only; record nothing.")] = False,
+    retain_grad: Annotated[bool, typer.Option(
+        "--retain-grad", help="Keep and show gradients of intermediate nodes.")] = False,
+    tree: Annotated[bool, typer.Option("--tree", help="Also show the computational graph.")] = False,
+    check: CheckOpt = True,
+    fmt: FormatOpt = Format.table,
+) -> int:
+    """Value and gradient of EXPR at the given point."""
+    from gradcli.evaluate import evaluate
+    from gradcli.parser import parse
+
+    bindings = ctx.meta["bindings"]
+    parsed = parse(expr)
+    _reject_option_typos(bindings, parsed.variables(), ctx.meta["own_options"])
+    names = None if wrt is None else [n.strip() for n in wrt.split(",") if n.strip()]
+    result = evaluate(parsed, bindings, wrt=names, grad_output=grad_output, grad=not no_grad,
+                      retain_grad=retain_grad)
+    check_info = {"status": "skipped", "method": None, "max_abs_err": None, "symbolic": None,
+                  "reason": "--no-check" if not check else "no symbolic check in this version"}
+    _notes(result.notes)
+    _emit_eval(result, check_info, fmt, tree or retain_grad, tree)
+    return EXIT_MISMATCH if check_info["status"] == "mismatch" else EXIT_OK
+
+
+def _reject_option_typos(bindings: dict, variables: list[str], options: list[str]) -> None:
+    for name in bindings:
+        if name not in variables:
+            close = difflib.get_close_matches(f"--{name}", options, n=1, cutoff=0.75)
+            if close:
+                raise GradcliError(f"no such option --{name}, and '{name}' is not a variable of the expression",
+                                   hint=f"did you mean {close[0]}?")
+
+
+def _emit_eval(result, check_info: dict, fmt: Format, graph: bool, tree: bool) -> None:
+    from gradcli import render
+
+    if fmt is Format.json:
+        _out(render.dumps(render.eval_record(result, check_info, graph=graph)))
+    elif fmt is Format.tsv:
+        _out(render.eval_tsv(result))
+    else:
+        console = _console()
+        console.print(render.eval_table(result, check_info))
+        if tree:
+            console.print()
+            console.print(render.graph_tree(result))
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False)
+
+
+def _notes(notes) -> None:
+    for note in notes:
+        sys.stderr.write(f"warning: {note.message}\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turn errors into messages and exit codes."""
+    code = EXIT_OK
+    try:
+        command = typer.main.get_command(app)
+        code = command.main(args=argv, prog_name="gradcli", standalone_mode=False) or EXIT_OK
+    except GradcliError as err:
+        sys.stderr.write(err.render() + "\n")
+        code = EXIT_USAGE
+    except click_exc.UsageError as err:
+        err.show()
+        code = EXIT_USAGE
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("interrupted\n")
+        code = EXIT_INTERRUPT
+    except BrokenPipeError:
+        _silence_stdout()
+        code = EXIT_OK
+    except RecursionError:
+        sys.stderr.write("error: the expression is too deeply nested to process\n")
+        code = EXIT_USAGE
+    except Exception as exc:  # a bug in gradcli: say so plainly, no traceback unless asked
+        if os.environ.get("GRADCLI_DEBUG"):
+            raise
+        sys.stderr.write(f"internal error (a bug in gradcli): {type(exc).__name__}: {exc}\n"
+                         "set GRADCLI_DEBUG=1 to see the traceback\n")
+        code = EXIT_BUG
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    # The reader went away (gradcli ... | head -1): stop writing, quietly.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

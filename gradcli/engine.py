@@ -1,0 +1,328 @@
+"""The autograd engine: a PyTorch-like Tensor on numpy, and reverse mode.
+
+A Tensor made by an op whose inputs require grad records a `Function` (its
+`grad_fn`): the op-table row, the input tensors and static attrs. The graph is
+a DAG of tensors; `gradients()` walks it in reverse topological order with an
+explicit stack and returns a fresh dict tensor -> gradient. `Tensor.backward()`
+writes leaf `.grad` (accumulating, as PyTorch does) and retained non-leaf grads
+from that dict. The engine knows ops only through the rows it is handed.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from gradcli.errors import GradOutputError, ShapeError
+
+_state = {"grad_enabled": True}
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (or decorator) under which no op is recorded."""
+
+    def __enter__(self):
+        self.prev = _state["grad_enabled"]
+        _state["grad_enabled"] = False
+        return self
+
+    def __exit__(self, *exc):
+        _state["grad_enabled"] = self.prev
+        return False
+
+
+class enable_grad(no_grad):
+    """Context manager under which ops are recorded (used for create_graph)."""
+
+    def __enter__(self):
+        self.prev = _state["grad_enabled"]
+        _state["grad_enabled"] = True
+        return self
+
+
+def is_grad_enabled() -> bool:
+    return _state["grad_enabled"]
+
+
+class AccumulateGrad:
+    """The node that writes a leaf's .grad; what next_functions shows for a leaf."""
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: "Tensor"):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+class Function:
+    """A recorded op application: the backward node of a non-leaf tensor."""
+    __slots__ = ("op", "inputs", "attrs", "freed")
+
+    def __init__(self, op, inputs: tuple["Tensor", ...], attrs: dict):
+        self.op = op
+        self.inputs = inputs
+        self.attrs = attrs
+        self.freed = False
+
+    def name(self) -> str:
+        return self.op.grad_fn
+
+    @property
+    def next_functions(self) -> tuple:
+        """(node, 0) per input: its grad_fn, AccumulateGrad for a leaf, None if no grad flows."""
+        out = []
+        for x in self.inputs:
+            if x.grad_fn is not None:
+                out.append((x.grad_fn, 0))
+            elif x.requires_grad:
+                out.append((AccumulateGrad(x), 0))
+            else:
+                out.append((None, 0))
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+def _as_array(data) -> np.ndarray:
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, np.ndarray) and data.dtype == np.float64:
+        return data
+    if isinstance(data, (float, int)) and not isinstance(data, bool):
+        return np.float64(data)
+    arr = np.asarray(data, dtype=np.float64)
+    return arr[()] if arr.ndim == 0 else arr
+
+
+class Tensor:
+    """An array with autograd: requires_grad, grad, grad_fn, backward()."""
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000       # numpy scalars defer to Tensor's operators
+
+    def __init__(self, data, requires_grad: bool = False, grad_fn: Function | None = None):
+        self.data = _as_array(data)
+        self.requires_grad = requires_grad
+        self.grad: Tensor | None = None
+        self.grad_fn = grad_fn
+        self._retains_grad = False
+
+    # -- PyTorch-like surface -------------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's .grad after backward()."""
+        if not self.requires_grad:
+            raise GradOutputError("can't retain_grad on Tensor that has requires_grad=False")
+        if not self.is_leaf:
+            self._retains_grad = True
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        if not self.is_leaf:
+            raise GradOutputError("you can only change requires_grad flags of leaf variables.")
+        self.requires_grad = flag
+        return self
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ShapeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return float(np.reshape(self.data, ()))
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise GradOutputError("Can't call numpy() on Tensor that requires grad. "
+                                  "Use tensor.detach().numpy() instead.")
+        return np.asarray(self.data)
+
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Compute gradients of this tensor and accumulate them into leaf .grad."""
+        if not self.requires_grad:
+            raise GradOutputError("element 0 of tensors does not require grad and does not have a grad_fn")
+        grads = gradients(self, gradient, retain_graph=retain_graph or create_graph,
+                          create_graph=create_graph, keep=_kept)
+        for t, g in grads.items():
+            if t.is_leaf:
+                t.grad = g if t.grad is None else (t.grad + g if create_graph else Tensor(t.grad.data + g.data))
+            else:
+                t.grad = g
+
+    def __repr__(self) -> str:
+        body = np.array2string(np.asarray(self.data), separator=", ", precision=4)
+        if self.grad_fn is not None:
+            return f"tensor({body}, grad_fn=<{self.grad_fn.name()}>)"
+        return f"tensor({body}, requires_grad=True)" if self.requires_grad else f"tensor({body})"
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # -- operators: each applies a row of the op table ------------------------
+    def __add__(self, o): return F.add(self, o)
+    def __radd__(self, o): return F.add(o, self)
+    def __sub__(self, o): return F.sub(self, o)
+    def __rsub__(self, o): return F.sub(o, self)
+    def __mul__(self, o): return F.mul(self, o)
+    def __rmul__(self, o): return F.mul(o, self)
+    def __truediv__(self, o): return F.div(self, o)
+    def __rtruediv__(self, o): return F.div(o, self)
+    def __pow__(self, o): return F.pow(self, o)
+    def __rpow__(self, o): return F.pow(o, self)
+    def __matmul__(self, o): return F.matmul(self, o)
+    def __rmatmul__(self, o): return F.matmul(o, self)
+    def __neg__(self): return F.neg(self)
+    def __pos__(self): return self
+    def __getitem__(self, index):
+        return F.index(self, index=index if isinstance(index, tuple) else (index,))
+
+    @property
+    def T(self) -> "Tensor":
+        return F.transpose(self)
+
+    def sum(self): return F.sum(self)
+    def mean(self): return F.mean(self)
+    def exp(self): return F.exp(self)
+    def log(self): return F.log(self)
+
+
+def _kept(t: "Tensor") -> bool:
+    return t.is_leaf or t._retains_grad
+
+
+def tensor(data, requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor (float64), like torch.tensor."""
+    return Tensor(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+
+
+def apply(op, *inputs, **attrs) -> Tensor:
+    """Run an op-table row forward on tensors, recording it if any input needs grad."""
+    xs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+    data = op.forward(*(x.data for x in xs), **attrs)
+    if _state["grad_enabled"] and any(x.requires_grad for x in xs):
+        return Tensor(data, requires_grad=True, grad_fn=Function(op, xs, attrs))
+    return Tensor(data)
+
+
+def sum_to(g: Tensor, shape: tuple) -> Tensor:
+    """Sum a broadcast gradient back to an input's shape (numpy broadcasting undone)."""
+    return g if g.data.shape == shape else F.sum_to(g, shape=shape)
+
+
+def topological(root: Tensor) -> list[Tensor]:
+    """Tensors that require grad and reach root, inputs before outputs (iterative DFS)."""
+    order: list[Tensor] = []
+    seen = {id(root)}
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        stack.append((t, True))
+        if t.grad_fn is not None:
+            for x in t.grad_fn.inputs:
+                if x.requires_grad and id(x) not in seen:
+                    seen.add(id(x))
+                    stack.append((x, False))
+    return order
+
+
+def _seed(root: Tensor, gradient) -> Tensor:
+    if gradient is None:
+        if root.data.size != 1:
+            raise GradOutputError("grad can be implicitly created only for scalar outputs",
+                                  hint="pass a gradient of the output's shape: y.backward(grad_output)")
+        return Tensor(np.ones_like(root.data))
+    g = gradient if isinstance(gradient, Tensor) else Tensor(gradient)
+    if g.shape != root.shape:
+        raise GradOutputError(f"Mismatch in shape: grad_output has a shape of {list(g.shape)} "
+                              f"and output has a shape of {list(root.shape)}")
+    return g
+
+
+def gradients(root: Tensor, gradient=None, *, retain_graph: bool = False, create_graph: bool = False,
+              keep=_kept) -> dict[Tensor, Tensor]:
+    """Reverse-mode pass: {tensor: d(root·gradient)/d tensor} for every tensor keep() accepts.
+
+    Pure: writes no .grad. Walks the graph in reverse topological order; a
+    gradient reaching a tensor by several paths is summed; a non-kept tensor's
+    gradient is dropped as soon as it has been passed on to its inputs.
+    """
+    order = topological(root)
+    pending: dict[Tensor, Tensor] = {root: _seed(root, gradient)}
+    result: dict[Tensor, Tensor] = {}
+    with (enable_grad() if create_graph else no_grad()), np.errstate(all="ignore"):
+        for t in reversed(order):
+            g = pending.pop(t, None)
+            if g is None:
+                continue
+            if keep(t):
+                result[t] = g
+            fn = t.grad_fn
+            if fn is None:
+                continue
+            if fn.freed:
+                raise GradOutputError(
+                    "Trying to backward through the graph a second time (or directly access saved "
+                    "tensors after they have already been freed). Specify retain_graph=True if you "
+                    "need to backward through the graph a second time.")
+            for i, x in enumerate(fn.inputs):
+                if not x.requires_grad:
+                    continue
+                gi = sum_to(fn.op.vjp(i, g, t, fn.inputs, fn.attrs), x.data.shape)
+                prev = pending.get(x)
+                pending[x] = gi if prev is None else prev + gi
+            if not retain_graph:
+                fn.freed = True
+    return result
+
+
+def grad(outputs: Tensor, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False) -> tuple[Tensor, ...]:
+    """Functional gradient, like torch.autograd.grad: d outputs / d each input."""
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    wanted = {id(x) for x in inputs}
+    grads = gradients(outputs, grad_outputs, create_graph=create_graph,
+                      retain_graph=create_graph if retain_graph is None else retain_graph,
+                      keep=lambda t: id(t) in wanted)
+    return tuple(grads.get(x, Tensor(np.zeros_like(x.data))) for x in inputs)
+
+
+class _Ops:
+    """F.name(*tensors, **attrs) applies the op-table row `name`; filled by gradcli.ops."""
+
+
+F = _Ops()

@@ -1,0 +1,219 @@
+"""Bind values to an Expr, build the Tensor graph, run backward, return a Result."""
+from __future__ import annotations
+
+import difflib
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradcli.engine import Tensor, apply, no_grad
+from gradcli.errors import BindError, GradcliError, GradOutputError, ShapeError, Span
+from gradcli.expr import Expr
+from gradcli.ops import CONSTANTS, OPS
+from gradcli.parser import parse
+from gradcli.values import read_value
+
+VAR = OPS["var"]
+
+
+@dataclass
+class Note:
+    """A warning about the computation (not an error): message and where."""
+    message: str
+    span: Span | None = None
+
+
+@dataclass
+class GraphNode:
+    """One node of the computational graph, as the renderers show it."""
+    id: int
+    op: str                 # display symbol: '*', 'sin', 'var', 'num'
+    text: str               # what the user typed for it
+    value: object           # float or ndarray
+    shape: tuple
+    is_leaf: bool
+    requires_grad: bool
+    grad: object            # float or ndarray; None where freed or not required
+    grad_fn: str | None
+    inputs: list[int]
+    retained: bool = False  # a non-leaf whose grad was kept (--retain-grad)
+
+
+@dataclass
+class Result:
+    expr: Expr
+    value: object                       # float or ndarray
+    grad: dict | None                   # name -> float or ndarray, in order of first appearance
+    values: dict = field(default_factory=dict)     # name -> bound value
+    variables: list = field(default_factory=list)  # every variable, in order of first appearance
+    wrt: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    nodes: list = field(default_factory=list, repr=False)
+    tensors: list = field(default_factory=list, repr=False)
+
+    @property
+    def shape(self) -> tuple:
+        return np.shape(self.value)
+
+    @property
+    def graph(self) -> list[GraphNode]:
+        """The nodes in topological order, each with its value, grad_fn and (kept) gradient."""
+        index = {node.id: i for i, node in enumerate(self.nodes)}
+        out = []
+        for i, (node, t) in enumerate(zip(self.nodes, self.tensors)):
+            g = t.grad if (t.is_leaf or t.retains_grad) else None
+            out.append(GraphNode(
+                id=i, op=node.op.symbol, text=node.text, value=_plain(t.data), shape=t.shape,
+                is_leaf=t.is_leaf, requires_grad=t.requires_grad,
+                grad=None if g is None else _plain(g.data),
+                grad_fn=None if t.grad_fn is None else t.grad_fn.name(),
+                inputs=[index[a.id] for a in node.args], retained=t.retains_grad))
+        return out
+
+
+def _plain(data):
+    """float for a scalar, a (writeable) ndarray otherwise."""
+    if np.ndim(data) == 0:
+        return float(data)
+    return data if data.flags.writeable else np.array(data)
+
+
+def check_names(expr: Expr, values: dict, wrt) -> list[str]:
+    """Variables of expr; raises BindError for a constant or a name the expression lacks."""
+    names = expr.variables()
+    known = set(names)
+    for name in list(values) + list(wrt or []):
+        if name in CONSTANTS:
+            raise BindError(f"'{name}' is a constant ({CONSTANTS[name]!r}); it cannot be given a value",
+                            hint="rename the variable")
+        if name not in known:
+            close = difflib.get_close_matches(name, names, n=1)
+            what = "--wrt names" if name not in values else "a value is given for"
+            hint = f"did you mean '{close[0]}'?" if close else \
+                (f"the expression's variables are {', '.join(names)}" if names else "the expression has no variables")
+            raise BindError(f"{what} '{name}', which is not a variable of the expression", hint=hint)
+    return names
+
+
+def build(nodes: list[Expr], leaves: dict[str, Tensor]) -> list[Tensor]:
+    """Tensor for each node, in order; shape errors get the node's span."""
+    tensors: dict[int, Tensor] = {}
+    out = []
+    for node in nodes:
+        op = node.op
+        if op is VAR:
+            t = leaves[node.attrs[0][1]]
+        elif not node.args:
+            t = Tensor(op.forward(**dict(node.attrs)))
+        else:
+            args = [tensors[a.id] for a in node.args]
+            try:
+                t = apply(op, *args, **dict(node.attrs))
+            except (ValueError, IndexError) as exc:
+                raise _shape_error(node, args, exc) from None
+            except MemoryError:
+                shapes = " and ".join(str(a.shape) for a in args)
+                raise ShapeError(f"'{op.symbol}' on shapes {shapes} needs more memory than there is",
+                                 node.span, source=node.source) from None
+            except GradcliError as err:
+                raise err.at(node.span, node.source)
+        tensors[node.id] = t
+        out.append(t)
+    return out
+
+
+def _shape_error(node: Expr, args: list[Tensor], exc: Exception) -> ShapeError:
+    op = node.op
+    shapes = " and ".join(str(tuple(a.shape)) for a in args)
+    if op.key == "index":
+        index = node.kw["index"]
+        return ShapeError(f"index {list(index)} is out of range for shape {args[0].shape}", node.span,
+                          source=node.source, hint="indices count from 0; -1 is the last element")
+    hint = op.hint or ("arrays must have equal shapes or shapes that broadcast (numpy rules)"
+                       if op.elementwise else None)
+    return ShapeError(f"shapes {shapes} do not fit '{op.symbol}'", node.span, source=node.source, hint=hint)
+
+
+def _seed(root: Tensor, expr: Expr, grad_output):
+    if grad_output is None:
+        if root.data.size != 1:
+            shape = root.shape
+            example = ",".join(["1"] * root.data.size) if root.ndim == 1 and root.data.size <= 8 else None
+            raise GradOutputError(
+                f"the output has shape {shape}, not a scalar: grad can be implicitly created only "
+                "for scalar outputs",
+                expr.span, source=expr.source,
+                hint=f"give the seed gradient with --grad-output (grad_output=...), an array of shape {shape}"
+                     + (f" such as --grad-output {example}" if example else "")
+                     + ", or use `gradcli jacobian` for the whole Jacobian")
+        return None
+    seed = read_value(grad_output, "--grad-output")
+    if np.shape(seed) != root.shape:
+        raise BindError(f"--grad-output has shape {np.shape(seed)}, but the output has shape {root.shape}",
+                        hint="the seed gradient must have the output's shape")
+    return Tensor(seed)
+
+
+def _kind(data) -> str:
+    flat = np.asarray(data)
+    return "nan" if np.isnan(flat).any() else ("inf" if (flat == np.inf).any() else "-inf")
+
+
+def _finite(data) -> bool:
+    return bool(np.isfinite(data).all())
+
+
+def numeric_notes(nodes: list[Expr], tensors: list[Tensor]) -> list[Note]:
+    """Where a non-finite value first appeared: the first node whose inputs are finite and output is not."""
+    for node, t in zip(nodes, tensors):
+        if node.args and not _finite(t.data):
+            return [Note(f"{_kind(t.data)} first appears in '{node.text}' (column {node.span.start + 1})",
+                         node.span)]
+    return []
+
+
+def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, grad: bool = True,
+             retain_grad: bool = False) -> Result:
+    """Value and gradients of an expression (text or parsed Expr) at the given values.
+
+    values: name -> number, nested list, ndarray or value text ("pi/2", "1,2,3").
+    wrt: names to differentiate (default: every variable); the others are constants.
+    grad_output: seed gradient for a non-scalar output, as in y.backward(grad_output).
+    grad=False evaluates under no_grad. retain_grad keeps every node's gradient.
+    """
+    expr = parse(source) if isinstance(source, str) else source
+    values = dict(values or {})
+    names = check_names(expr, values, wrt)
+    missing = [n for n in names if n not in values]
+    if missing:
+        node = next(n for n in expr.nodes() if n.op is VAR and n.kw["name"] == missing[0])
+        raise BindError(f"no value for '{missing[0]}'", node.span, source=expr.source,
+                        hint=f"give it as --{missing[0]} VALUE or {missing[0]}=VALUE")
+    bound = {n: read_value(values[n], f"value of {n}") for n in names}
+    wanted = set(names if wrt is None else wrt)
+    wrt_names = [n for n in names if n in wanted] if grad else []
+    leaves = {n: Tensor(bound[n], requires_grad=n in wanted and grad) for n in names}
+
+    nodes = expr.nodes()
+    with (nullcontext() if grad else no_grad()), np.errstate(all="ignore"):
+        tensors = build(nodes, leaves)
+        root = tensors[-1]
+        notes = [] if _finite(root.data) else numeric_notes(nodes, tensors)
+        grads = None
+        if grad:
+            seed = _seed(root, expr, grad_output)
+            if root.requires_grad:
+                if retain_grad:
+                    for t in tensors:
+                        if t.requires_grad and not t.is_leaf:
+                            t.retain_grad()
+                root.backward(seed)
+            grads = {}
+            for n in wrt_names:
+                g = leaves[n].grad
+                grads[n] = _plain(np.zeros_like(bound[n]) if g is None else g.data)
+                if not _finite(grads[n]):
+                    notes.append(Note(f"the gradient with respect to {n} is {_kind(grads[n])}"))
+    return Result(expr=expr, value=_plain(root.data), grad=grads, values=bound, variables=names,
+                  wrt=wrt_names, notes=notes, nodes=nodes, tensors=tensors)

@@ -1,0 +1,83 @@
+"""Expr: the immutable, hash-consed expression DAG the parser produces.
+
+Equal subtrees built by one `Builder` are one node, so `sin(x)*sin(x)` has a
+single `sin(x)` used twice. Nodes are numbered in creation order, which is a
+topological order (children are always made before their parents), and
+variables are created in the order they first appear in the text.
+"""
+from __future__ import annotations
+
+from gradcli.errors import Span
+
+
+class Expr:
+    """One node: an op-table row applied to argument nodes, with static attrs."""
+    __slots__ = ("op", "args", "attrs", "span", "source", "id")
+
+    def __init__(self, op, args: tuple["Expr", ...], attrs: tuple, span: Span, source: str, id: int):
+        self.op = op
+        self.args = args
+        self.attrs = attrs          # sorted (name, value) pairs: ('name', 'x'), ('value', 2.0), ('index', (1,))
+        self.span = span
+        self.source = source
+        self.id = id
+
+    @property
+    def kw(self) -> dict:
+        return dict(self.attrs)
+
+    @property
+    def text(self) -> str:
+        """The text the user typed for this node (its first occurrence)."""
+        return self.source[self.span.start:self.span.end]
+
+    def nodes(self) -> list["Expr"]:
+        """Every node reachable from this one, in topological order (inputs first)."""
+        seen = {self.id: self}
+        stack = [self]
+        while stack:
+            for arg in stack.pop().args:
+                if arg.id not in seen:
+                    seen[arg.id] = arg
+                    stack.append(arg)
+        return [seen[i] for i in sorted(seen)]
+
+    def variables(self) -> list[str]:
+        """Variable names in order of first appearance in the text."""
+        return [n.kw["name"] for n in self.nodes() if n.op.key == "var"]
+
+    def sexpr(self) -> str:
+        """S-expression, for tests and debugging: (+ a (* b c))."""
+        out: dict[int, str] = {}
+        for node in self.nodes():
+            kw = node.kw
+            if node.op.key == "var":
+                out[node.id] = kw["name"]
+            elif node.op.key == "num":
+                out[node.id] = repr(kw["value"]).removesuffix(".0")
+            elif node.op.key == "const":
+                out[node.id] = kw["name"]
+            else:
+                extra = [repr(v) for k, v in node.attrs]
+                out[node.id] = "(" + " ".join([node.op.symbol, *(out[a.id] for a in node.args), *extra]) + ")"
+        return out[self.id]
+
+    def __repr__(self) -> str:
+        return f"Expr({self.text!r})"
+
+
+class Builder:
+    """Makes nodes for one source text, sharing equal subtrees."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.table: dict[tuple, Expr] = {}
+
+    def make(self, op, args: tuple[Expr, ...], span: Span, **attrs) -> Expr:
+        items = tuple(sorted(attrs.items())) if attrs else ()
+        key = (op.key, *[a.id for a in args], *items)
+        node = self.table.get(key)
+        if node is None:
+            node = Expr(op, args, items, span, self.source, len(self.table))
+            self.table[key] = node
+        return node

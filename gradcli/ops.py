@@ -1,0 +1,422 @@
+"""THE op table: every operator and function of gradcli, each defined once.
+
+Parser, engine, SymPy bridge, renderer and tests all read this table; none
+knows an op by name. A row (`Op`) has these fields:
+
+    key      unique id ('mul'); `F.<key>(...)` applies the row to tensors
+    syntax   how the parser finds it: Fn('sin') | Infix('*', 3) | Prefix('-', 5)
+             | Postfix("'", 9), or a tuple of these for aliases (x' and
+             transpose(x) are one row); LEAF (numbers, constants, variables);
+             INTERNAL (not written by the user: array literals, and the ops
+             VJP rules are written with)
+    arity    number of inputs; None for any number >= 1 (array literals)
+    forward  numpy: input arrays (+ keyword attrs) -> output array
+    grads    one VJP rule per input, rule(g, ans, *xs, **attrs) -> gradient,
+             written with engine ops so it can itself be differentiated; g is
+             the gradient of the output ans; the engine sums away broadcast
+             axes, so a rule may return any shape that broadcasts to xs[i].
+             For a variadic row, a single rule that also takes argnum=i.
+    sympy    SymPy builder (sp, *args, **attrs) -> expr. For an elementwise row
+             the args are SymPy scalars; otherwise numpy object arrays of them.
+    symbol   display symbol in trees and S-expressions
+    grad_fn  PyTorch-style name of the backward node (MulBackward0)
+    elementwise  applies element by element with numpy broadcasting
+    domain   where the table-driven tests sample: Domain(lo, hi, cases, away)
+
+Binding powers: loosest first, + - (1) < * / @ (3) < unary - (5) < ^ (right,
+7) < postfix ' and [] (9). A comment marks every subgradient choice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from gradcli import engine
+from gradcli.engine import F, Tensor
+
+
+# -- row schema ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Fn:
+    name: str
+
+
+@dataclass(frozen=True)
+class Infix:
+    token: str
+    bp: int
+    right: bool = False     # right-associative: binding powers (bp+1, bp) instead of (bp, bp+1)
+
+
+@dataclass(frozen=True)
+class Prefix:
+    token: str
+    bp: int
+
+
+@dataclass(frozen=True)
+class Postfix:
+    token: str
+    bp: int
+
+
+LEAF = "leaf"
+INTERNAL = "internal"
+
+UNARY = [((),), ((3,),), ((2, 3),)]
+BINARY = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((), (2, 2)), ((2, 1), (1, 3))]
+REDUCE = [((3,),), ((2, 3),)]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where tests sample inputs: uniform in [lo, hi], |x| >= away, one case per (shapes, attrs)."""
+    lo: float = -2.0
+    hi: float = 2.0
+    cases: tuple = tuple((s, {}) for s in UNARY)
+    away: float = 0.0
+
+
+@dataclass(frozen=True)
+class Op:
+    key: str
+    syntax: object
+    arity: int | None
+    forward: Callable | None
+    grads: tuple | Callable = ()
+    sympy: Callable | None = None
+    symbol: str = ""
+    grad_fn: str = ""
+    elementwise: bool = False
+    domain: Domain | None = field(default=None, compare=False)
+    hint: str = ""          # what the shapes must be, shown on a shape error
+
+    def vjp(self, i: int, g: Tensor, ans: Tensor, xs: tuple, attrs: dict) -> Tensor:
+        """Gradient flowing to input i."""
+        if callable(self.grads):
+            return self.grads(g, ans, *xs, argnum=i, **attrs)
+        return self.grads[i](g, ans, *xs, **attrs)
+
+    @property
+    def forms(self) -> tuple:
+        """Every syntax that reaches this row (x' and transpose(x) are one row)."""
+        return self.syntax if isinstance(self.syntax, tuple) else (self.syntax,)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.forms if isinstance(f, Fn))
+
+
+def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1):
+    """An elementwise function row."""
+    cases = tuple((s, {}) for s in (UNARY if arity == 1 else BINARY))
+    return Op(key, Fn(name), arity, forward, grads, sympy, name, grad_fn, True,
+              Domain(lo, hi, cases, away))
+
+
+# -- helpers for rules too long for one line ---------------------------------
+def _const(a) -> Tensor:
+    """A constant (non-differentiable) tensor, e.g. a 0/1 mask."""
+    return Tensor(np.asarray(a, dtype=np.float64))
+
+
+def _pow_grad_exponent(g, ans, a, b):
+    # d/db a^b = a^b log a; where a == 0 and b >= 0 the limit is taken as 0 (as PyTorch does).
+    zero = (a.data == 0) & (b.data >= 0)
+    return g * ans * F.log(a + _const(zero)) * _const(~zero)
+
+
+def _mT(x):
+    return F.transpose(x, axes=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)) if x.ndim >= 2 else x
+
+
+def _matmul_grad_a(g, ans, a, b):
+    if b.ndim == 1:         # out[...i] = sum_k a[i,k] b[k]: ga = outer(g, b)
+        return F.reshape(g, shape=g.shape + (1,)) * b
+    if a.ndim == 1:         # out[j] = sum_k a[k] b[k,j]: ga = b @ g
+        return F.matmul(b, g)
+    return F.matmul(g, _mT(b))
+
+
+def _matmul_grad_b(g, ans, a, b):
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return F.reshape(a, shape=a.shape + (1,)) * F.reshape(g, shape=(1,) + g.shape)
+    return F.matmul(_mT(a), g)
+
+
+def _matmul_forward(a, b):
+    if a.ndim not in (1, 2) or b.ndim not in (1, 2):
+        raise ValueError("matmul takes vectors and matrices")
+    return np.matmul(a, b)
+
+
+def _tie_mask(x, ans):
+    # max/min reduction: the gradient is split evenly among tied elements (as PyTorch does).
+    mask = (x.data == ans.data).astype(np.float64)
+    return _const(mask / mask.sum())
+
+
+def _max_share(a, b):
+    # elementwise max(a, b): a tie a == b splits the gradient evenly, 1/2 each (as PyTorch does).
+    return _const((a.data > b.data) + 0.5 * (a.data == b.data))
+
+
+def _prod_grad(g, ans, x):
+    if np.all(x.data != 0):
+        return g * ans / x
+    # With zeros, ans/x is 0/0: use the product of the other elements (first order only).
+    flat = x.data.ravel()
+    left = np.concatenate(([1.0], np.cumprod(flat[:-1])))
+    right = np.concatenate((np.cumprod(flat[::-1][:-1])[::-1], [1.0]))
+    return g * _const((left * right).reshape(x.shape))
+
+
+def _sum_grad(g, ans, x, axis=None, keepdims=False):
+    if axis is not None and not keepdims:
+        axes = (axis,) if isinstance(axis, int) else axis
+        kept = tuple(1 if (i in axes or i - x.ndim in axes) else n for i, n in enumerate(x.shape))
+        g = F.reshape(g, shape=kept)
+    return F.broadcast_to(g, shape=x.shape)
+
+
+def _sum_to_forward(x, shape):
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
+    out = np.sum(x, axis=axes, keepdims=True) if axes else x
+    return np.reshape(out, shape)
+
+
+def _scatter_forward(g, index, shape):
+    out = np.zeros(shape)
+    out[index] = g
+    return out
+
+
+def _stack_forward(*xs):
+    return np.stack(xs)
+
+
+def _softmax_forward(x):
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _logsumexp_forward(x):
+    m = np.max(x)
+    if not np.isfinite(m):
+        return np.float64(m) if m == -np.inf or np.isnan(m) else np.log(np.sum(np.exp(x)))
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+def _sigmoid_forward(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))[()]
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _erf_forward(x):
+    return np.float64(math.erf(x)) if np.ndim(x) == 0 else _erf(x)
+
+
+def _norm_grad(g, ans, x):
+    # norm at the zero vector: gradient 0 (the subgradient PyTorch uses).
+    return g * x / (ans + _const(ans.data == 0))
+
+
+def _softmax_grad(g, ans, x):
+    return ans * (g - F.sum(g * ans, axis=-1, keepdims=True))
+
+
+def _index_sympy(sp, x, index):
+    return x[index]
+
+
+def _sp_sum(sp, x, axis=None, keepdims=False):
+    out = np.sum(x, axis=axis, keepdims=keepdims)
+    return out
+
+
+def _sp_softmax(sp, x):
+    e = np.vectorize(sp.exp, otypes=[object])(x)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _sp_norm(sp, x):
+    return sp.sqrt(sum(v ** 2 for v in np.ravel(x)))
+
+
+def _sp_reduce(fn):
+    return lambda sp, x: getattr(sp, fn)(*np.ravel(x))
+
+
+def _sp_matmul(sp, a, b):
+    return np.matmul(a, b)
+
+
+ATAN2_CASES = tuple((s, {}) for s in BINARY)
+MATMUL_CASES = tuple((s, {}) for s in [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))])
+
+LN2, LN10 = math.log(2.0), math.log(10.0)
+
+# -- the table ----------------------------------------------------------------
+# Leaves: numbers, the constants pi and e, and variables. They have no inputs.
+TABLE: list[Op] = [
+    Op("num",   LEAF, 0, lambda value: np.float64(value), (), lambda sp, value: sp.Float(value) if value != int(value) else sp.Integer(int(value)), "num", ""),
+    Op("const", LEAF, 0, lambda name: np.float64(CONSTANTS[name]), (), lambda sp, name: {"pi": sp.pi, "e": sp.E}[name], "const", ""),
+    Op("var",   LEAF, 0, None, (), None, "var", ""),
+
+    # Arithmetic. g is the incoming gradient, ans the op's output.
+    Op("add", Infix("+", 1), 2, np.add,
+       (lambda g, ans, a, b: g,
+        lambda g, ans, a, b: g),
+       lambda sp, a, b: a + b, "+", "AddBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
+    Op("sub", Infix("-", 1), 2, np.subtract,
+       (lambda g, ans, a, b: g,
+        lambda g, ans, a, b: -g),
+       lambda sp, a, b: a - b, "-", "SubBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
+    Op("mul", Infix("*", 3), 2, np.multiply,
+       (lambda g, ans, a, b: g * b,
+        lambda g, ans, a, b: g * a),
+       lambda sp, a, b: a * b, "*", "MulBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
+    Op("div", Infix("/", 3), 2, np.divide,
+       (lambda g, ans, a, b: g / b,
+        lambda g, ans, a, b: -g * ans / b),
+       lambda sp, a, b: a / b, "/", "DivBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY), away=0.3)),
+    Op("neg", Prefix("-", 5), 1, np.negative,
+       (lambda g, ans, x: -g,),
+       lambda sp, x: -x, "-", "NegBackward0", True, Domain()),
+    Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True)), 2, np.power,
+       (lambda g, ans, a, b: g * b * a ** (b - 1),
+        _pow_grad_exponent),
+       lambda sp, a, b: a ** b, "^", "PowBackward1", True, Domain(0.5, 2.0, tuple((s, {}) for s in BINARY))),
+    Op("matmul", (Infix("@", 3), Fn("matmul")), 2, _matmul_forward,
+       (_matmul_grad_a,
+        _matmul_grad_b),
+       _sp_matmul, "@", "MmBackward0", False, Domain(cases=MATMUL_CASES),
+       hint="matmul takes vectors and matrices whose inner sizes agree: (n,k) @ (k,m)"),
+
+    # Elementwise functions.
+    ew("sin",   "sin",   np.sin,    (lambda g, ans, x: g * F.cos(x),),                lambda sp, x: sp.sin(x),   "SinBackward0"),
+    ew("cos",   "cos",   np.cos,    (lambda g, ans, x: -g * F.sin(x),),               lambda sp, x: sp.cos(x),   "CosBackward0"),
+    ew("tan",   "tan",   np.tan,    (lambda g, ans, x: g * (1 + ans * ans),),         lambda sp, x: sp.tan(x),   "TanBackward0", -1.2, 1.2),
+    ew("asin",  "asin",  np.arcsin, (lambda g, ans, x: g / F.sqrt(1 - x * x),),       lambda sp, x: sp.asin(x),  "AsinBackward0", -0.9, 0.9),
+    ew("acos",  "acos",  np.arccos, (lambda g, ans, x: -g / F.sqrt(1 - x * x),),      lambda sp, x: sp.acos(x),  "AcosBackward0", -0.9, 0.9),
+    ew("atan",  "atan",  np.arctan, (lambda g, ans, x: g / (1 + x * x),),             lambda sp, x: sp.atan(x),  "AtanBackward0"),
+    ew("sinh",  "sinh",  np.sinh,   (lambda g, ans, x: g * F.cosh(x),),               lambda sp, x: sp.sinh(x),  "SinhBackward0"),
+    ew("cosh",  "cosh",  np.cosh,   (lambda g, ans, x: g * F.sinh(x),),               lambda sp, x: sp.cosh(x),  "CoshBackward0"),
+    ew("tanh",  "tanh",  np.tanh,   (lambda g, ans, x: g * (1 - ans * ans),),         lambda sp, x: sp.tanh(x),  "TanhBackward0"),
+    ew("exp",   "exp",   np.exp,    (lambda g, ans, x: g * ans,),                     lambda sp, x: sp.exp(x),   "ExpBackward0"),
+    ew("log",   "log",   np.log,    (lambda g, ans, x: g / x,),                       lambda sp, x: sp.log(x),   "LogBackward0", 0.1, 3.0),
+    ew("log2",  "log2",  np.log2,   (lambda g, ans, x: g / (x * LN2),),               lambda sp, x: sp.log(x, 2),  "Log2Backward0", 0.1, 3.0),
+    ew("log10", "log10", np.log10,  (lambda g, ans, x: g / (x * LN10),),              lambda sp, x: sp.log(x, 10), "Log10Backward0", 0.1, 3.0),
+    # sqrt'(0) = 1/(2*0) = inf, as PyTorch gives.
+    ew("sqrt",  "sqrt",  np.sqrt,   (lambda g, ans, x: g / (2 * ans),),               lambda sp, x: sp.sqrt(x),  "SqrtBackward0", 0.1, 3.0),
+    # abs'(0) = sign(0) = 0 (as PyTorch).
+    ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(x.data)),), lambda sp, x: sp.Abs(x),   "AbsBackward0", away=0.1),
+    ew("sigmoid", "sigmoid", _sigmoid_forward, (lambda g, ans, x: g * ans * (1 - ans),), lambda sp, x: 1 / (1 + sp.exp(-x)), "SigmoidBackward0", -4.0, 4.0),
+    # relu'(0) = 0 (as PyTorch): the mask is x > 0, strictly.
+    ew("relu",  "relu",  lambda x: np.maximum(x, 0.0), (lambda g, ans, x: g * _const(x.data > 0),), lambda sp, x: sp.Max(x, 0), "ReluBackward0", away=0.1),
+    ew("softplus", "softplus", lambda x: np.logaddexp(0.0, x), (lambda g, ans, x: g * F.sigmoid(x),), lambda sp, x: sp.log(1 + sp.exp(x)), "SoftplusBackward0", -4.0, 4.0),
+    ew("erf",   "erf",   _erf_forward, (lambda g, ans, x: g * (2 / math.sqrt(math.pi)) * F.exp(-x * x),), lambda sp, x: sp.erf(x), "ErfBackward0"),
+    ew("atan2", "atan2", np.arctan2,
+       (lambda g, ans, y, x: g * x / (x * x + y * y),
+        lambda g, ans, y, x: -g * y / (x * x + y * y)),
+       lambda sp, y, x: sp.atan2(y, x), "Atan2Backward0", away=0.3, arity=2),
+    ew("maximum", "max", np.maximum,
+       (lambda g, ans, a, b: g * _max_share(a, b),
+        lambda g, ans, a, b: g * _max_share(b, a)),
+       lambda sp, a, b: sp.Max(a, b), "MaximumBackward0", arity=2),
+    ew("minimum", "min", np.minimum,
+       (lambda g, ans, a, b: g * _max_share(b, a),
+        lambda g, ans, a, b: g * _max_share(a, b)),
+       lambda sp, a, b: sp.Min(a, b), "MinimumBackward0", arity=2),
+
+    # Reductions to a scalar, and array functions.
+    Op("sum", Fn("sum"), 1, lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+       (_sum_grad,), _sp_sum, "sum", "SumBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE) + ((((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3),), {"axis": 0})))),
+    Op("mean", Fn("mean"), 1, np.mean,
+       (lambda g, ans, x: F.broadcast_to(g / x.size, shape=x.shape),),
+       lambda sp, x: np.sum(x) / x.size, "mean", "MeanBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+    # prod: g * prod(others); see _prod_grad for zeros.
+    Op("prod", Fn("prod"), 1, np.prod, (_prod_grad,),
+       lambda sp, x: sp.Mul(*np.ravel(x)), "prod", "ProdBackward0", False, Domain(0.5, 2.0, tuple((s, {}) for s in REDUCE))),
+    Op("norm", Fn("norm"), 1, lambda x: np.sqrt(np.sum(x * x)), (_norm_grad,),
+       _sp_norm, "norm", "LinalgVectorNormBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+    Op("amax", Fn("max"), 1, np.max, (lambda g, ans, x: g * _tie_mask(x, ans),),
+       _sp_reduce("Max"), "max", "MaxBackward1", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+    Op("amin", Fn("min"), 1, np.min, (lambda g, ans, x: g * _tie_mask(x, ans),),
+       _sp_reduce("Min"), "min", "MinBackward1", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+    Op("logsumexp", Fn("logsumexp"), 1, _logsumexp_forward, (lambda g, ans, x: g * F.exp(x - ans),),
+       lambda sp, x: sp.log(sum(sp.exp(v) for v in np.ravel(x))), "logsumexp", "LogsumexpBackward0", False,
+       Domain(cases=tuple((s, {}) for s in REDUCE))),
+    Op("softmax", Fn("softmax"), 1, _softmax_forward, (_softmax_grad,),
+       _sp_softmax, "softmax", "SoftmaxBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+    Op("dot", Fn("dot"), 2, lambda a, b: np.vdot(a, b) if a.shape == b.shape else _raise_shape(),
+       (lambda g, ans, a, b: g * b,
+        lambda g, ans, a, b: g * a),
+       lambda sp, a, b: np.sum(a * b), "dot", "DotBackward0", False, Domain(cases=(((((3,), (3,))), {}),)),
+       hint="dot takes two arrays of the same shape"),
+    # transpose(x) and x' reverse the axes (a matrix's rows become columns).
+    Op("transpose", (Fn("transpose"), Postfix("'", 9)), 1, lambda x, axes=None: np.transpose(x, axes),
+       (lambda g, ans, x, axes=None: F.transpose(g, axes=None if axes is None else tuple(np.argsort(axes))),),
+       lambda sp, x, axes=None: np.transpose(x, axes), "transpose", "TBackward0", False,
+       Domain(cases=((((2, 3),), {}), (((3,),), {}), (((2, 3, 2),), {"axes": (1, 0, 2)})))),
+    Op("index", Postfix("[", 9), 1, lambda x, index: x[index],
+       (lambda g, ans, x, index: F.scatter(g, index=index, shape=x.shape),),
+       _index_sympy, "[]", "SelectBackward0", False,
+       Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)})))),
+    Op("stack", INTERNAL, None, _stack_forward,
+       lambda g, ans, *xs, argnum: F.index(g, index=(argnum,)),
+       lambda sp, *xs: np.array(_object_stack(xs), dtype=object), "[…]", "StackBackward0", False,
+       Domain(cases=((((), (), ()), {}), (((2,), (2,)), {}))),
+       hint="the elements of an array must all have the same shape"),
+
+    # Internal ops the VJP rules are written with; they never appear in the grammar.
+    Op("sum_to", INTERNAL, 1, _sum_to_forward,
+       (lambda g, ans, x, shape: F.broadcast_to(g, shape=x.shape),),
+       None, "sum_to", "SumToBackward0", False, Domain(cases=((((2, 3),), {"shape": (3,)}), (((2, 3),), {"shape": (2, 1)})))),
+    Op("broadcast_to", INTERNAL, 1, lambda x, shape: np.broadcast_to(x, shape),
+       (lambda g, ans, x, shape: F.sum_to(g, shape=x.shape),),
+       None, "broadcast_to", "ExpandBackward0", False, Domain(cases=((((3,),), {"shape": (2, 3)}), (((),), {"shape": (2,)})))),
+    Op("reshape", INTERNAL, 1, lambda x, shape: np.reshape(x, shape),
+       (lambda g, ans, x, shape: F.reshape(g, shape=x.shape),),
+       None, "reshape", "ViewBackward0", False, Domain(cases=((((2, 3),), {"shape": (3, 2)}), (((),), {"shape": (1,)})))),
+    Op("scatter", INTERNAL, 1, _scatter_forward,
+       (lambda g, ans, x, index, shape: F.index(g, index=index),),
+       None, "scatter", "IndexPutBackward0", False, Domain(cases=((((),), {"index": (1,), "shape": (3,)}),))),
+]
+
+CONSTANTS = {"pi": math.pi, "e": math.e}
+
+OPS: dict[str, Op] = {op.key: op for op in TABLE}
+
+
+def _raise_shape():
+    raise ValueError("shapes differ")
+
+
+def _object_stack(xs):
+    return [np.asarray(x, dtype=object) if isinstance(x, np.ndarray) else x for x in xs]
+
+
+def functions() -> dict[str, list[Op]]:
+    """Function name -> rows (max and min have a 1- and a 2-argument row)."""
+    out: dict[str, list[Op]] = {}
+    for op in TABLE:
+        for name in op.names:
+            out.setdefault(name, []).append(op)
+    return out
+
+
+# F.<key>(*inputs, **attrs) applies a row; the VJP rules above and Tensor's
+# operators are written with it.
+for _op in TABLE:
+    if _op.forward is not None and _op.syntax is not LEAF:
+        setattr(F, _op.key, (lambda op: lambda *xs, **attrs: engine.apply(op, *xs, **attrs))(_op))

@@ -1,0 +1,299 @@
+"""Tokenizer and Pratt parser: text -> Expr.
+
+Binding powers and function names come from the op table. The lexer rejects
+what it cannot read (with its position); it never skips a character.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+
+from gradcli.errors import ParseError, Span
+from gradcli.expr import Builder, Expr
+from gradcli.ops import CONSTANTS, OPS, TABLE, Infix, Postfix, Prefix, functions
+
+MAX_DEPTH = 1000          # nesting levels: parentheses, brackets, calls, right-associative ^ chains
+MAX_LENGTH = 1_000_000    # characters in one expression
+
+_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_SPACE = frozenset(" \t\r\n\v\f")
+_PUNCT = frozenset("-+*/@^'(),[]")
+_DIGITS = frozenset("0123456789.")
+
+
+class Token:
+    __slots__ = ("kind", "text", "start", "end")
+
+    def __init__(self, kind: str, text: str, start: int, end: int):
+        self.kind = kind        # num, name, op, end
+        self.text = text
+        self.start = start
+        self.end = end
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
+
+def tokenize(source: str) -> list[Token]:
+    """Split source into tokens; an unreadable character is a ParseError at its position."""
+    tokens = []
+    append = tokens.append
+    pos, n = 0, len(source)
+    while pos < n:
+        ch = source[pos]
+        if ch in _SPACE:
+            pos += 1
+        elif ch in _PUNCT:
+            if ch == "*" and source.startswith("**", pos):
+                append(Token("op", "**", pos, pos + 2))
+                pos += 2
+            else:
+                append(Token("op", ch, pos, pos + 1))
+                pos += 1
+        else:
+            m = (_NUMBER if ch in _DIGITS else _NAME).match(source, pos)
+            if m is None:
+                raise _bad_character(source, pos)
+            append(Token("num" if ch in _DIGITS else "name", m.group(), pos, m.end()))
+            pos = m.end()
+    append(Token("end", "", n, n))
+    return tokens
+
+
+def _bad_character(source: str, pos: int) -> ParseError:
+    ch = source[pos]
+    hint = None
+    if ch in "\"`":
+        hint = "strings are not part of the language; ' is the transpose"
+    elif ch in "{};:=.!&|<>%#$?\\":
+        hint = "operators are + - * / @ ^ ** and postfix ' (transpose)"
+    return ParseError(f"unexpected character {ch!r}", Span(pos, pos + 1), source=source, hint=hint)
+
+
+def _operator_tables():
+    infix, prefix, postfix = {}, {}, {}
+    for op in TABLE:
+        for form in op.forms:
+            if isinstance(form, Infix):
+                # left-associative: (bp, bp+1); right-associative: (bp+1, bp)
+                infix[form.token] = (op, (form.bp + 1, form.bp) if form.right else (form.bp, form.bp + 1))
+            elif isinstance(form, Prefix):
+                prefix[form.token] = (op, form.bp)
+            elif isinstance(form, Postfix):
+                postfix[form.token] = (op, form.bp)
+    return infix, prefix, postfix
+
+
+INFIX, PREFIX, POSTFIX = _operator_tables()
+FUNCTIONS = functions()
+
+
+def _describe(tok: Token) -> str:
+    return "the end of the input" if tok.kind == "end" else repr(tok.text)
+
+
+class Parser:
+    def __init__(self, source: str):
+        if len(source) > MAX_LENGTH:
+            raise ParseError(f"expression is {len(source):,} characters long; the limit is {MAX_LENGTH:,}",
+                             Span(MAX_LENGTH, MAX_LENGTH + 1), source=source)
+        self.source = source
+        self.tokens = tokenize(source)
+        self.pos = 0
+        self.depth = 0
+        self.build = Builder(source)
+        self.leaves: dict[str, Expr] = {}     # variables and constants seen so far, by name
+
+    # -- token helpers ---------------------------------------------------------
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def error(self, message: str, tok: Token | Span, hint: str | None = None) -> ParseError:
+        span = tok.span if isinstance(tok, Token) else tok
+        return ParseError(message, span, source=self.source, hint=hint)
+
+    def expect(self, text: str, context: str) -> Token:
+        tok = self.peek()
+        if tok.text != text or tok.kind != "op":
+            raise self.error(f"expected '{text}' {context}, found {_describe(tok)}", tok)
+        return self.advance()
+
+    # -- grammar -----------------------------------------------------------------
+    def parse(self) -> Expr:
+        if self.peek().kind == "end":
+            raise self.error("empty expression", self.peek(), hint='write an expression such as "a*b + sin(c)"')
+        node, _ = self.expr_bp(0)
+        tok = self.peek()
+        if tok.kind != "end":
+            if tok.text in (")", "]"):
+                raise self.error(f"unmatched '{tok.text}'", tok)
+            raise self.error(f"unexpected {_describe(tok)}", tok)
+        return node
+
+    # Each grammar method returns (node, span of this occurrence): a shared node
+    # keeps the span of its first occurrence, so spans of the text are tracked here.
+    def expr_bp(self, min_bp: int) -> tuple[Expr, Span]:
+        """Pratt loop: parse operators binding tighter than min_bp.
+
+        a - b * c: after 'a', '-' has (1, 2) >= 0 so its right side is parsed
+        with min_bp 2; there '*' (3, 4) binds tighter, so b*c groups first.
+        """
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", self.peek())
+        lhs, span = self.prefix()
+        while True:
+            tok = self.peek()
+            if tok.kind == "op" and tok.text in POSTFIX:
+                op, bp = POSTFIX[tok.text]
+                if bp < min_bp:
+                    break
+                self.advance()
+                if tok.text == "[":
+                    lhs, span = self.index(lhs, span, tok)
+                else:
+                    span = span.cover(tok.span)
+                    lhs = self.build.make(op, (lhs,), span)
+                continue
+            if tok.kind == "op" and tok.text in INFIX:
+                op, (l_bp, r_bp) = INFIX[tok.text]
+                if l_bp < min_bp:
+                    break
+                self.advance()
+                after = self.peek()
+                if after.kind == "end" or after.text in (")", "]", ","):
+                    raise self.error(f"expected an expression after '{tok.text}', found {_describe(after)}", after)
+                rhs, rspan = self.expr_bp(r_bp)
+                span = span.cover(rspan)
+                lhs = self.build.make(op, (lhs, rhs), span)
+                continue
+            if tok.kind in ("num", "name") or tok.text in ("(", "["):
+                left = self.source[span.start:span.end]
+                right = tok.text + ("...)" if tok.text == "(" else "...]" if tok.text == "[" else "")
+                raise self.error(f"expected an operator between '{left}' and '{tok.text}'", tok,
+                                 hint=f"write {left}*{right}" if len(left) <= 20 else "insert * to multiply")
+            break
+        self.depth -= 1
+        return lhs, span
+
+    def prefix(self) -> tuple[Expr, Span]:
+        tok = self.advance()
+        if tok.kind == "num":
+            return self.build.make(OPS["num"], (), tok.span, value=float(tok.text)), tok.span
+        if tok.kind == "name":
+            return self.name(tok)
+        if tok.text == "(":
+            inner, _ = self.expr_bp(0)
+            close = self.expect(")", "to close '('")
+            return inner, tok.span.cover(close.span)
+        if tok.text == "[":
+            return self.array(tok)
+        if tok.text in PREFIX:
+            op, bp = PREFIX[tok.text]
+            if self.peek().kind == "end":
+                raise self.error(f"expected an expression after '{tok.text}'", self.peek())
+            operand, ospan = self.expr_bp(bp)
+            span = tok.span.cover(ospan)
+            return self.build.make(op, (operand,), span), span
+        if tok.text == "+":                         # unary plus: the operand itself
+            operand, ospan = self.expr_bp(PREFIX["-"][1])
+            return operand, tok.span.cover(ospan)
+        if tok.kind == "end":
+            raise self.error("expected an expression, found the end of the input", tok)
+        if tok.text == ")":
+            raise self.error("expected an expression before ')'", tok)
+        raise self.error(f"expected an expression, found {_describe(tok)}", tok)
+
+    def name(self, tok: Token) -> tuple[Expr, Span]:
+        text = tok.text
+        calls = self.peek().text == "(" and self.peek().kind == "op"
+        if not calls and text in self.leaves:
+            return self.leaves[text], tok.span
+        if text in FUNCTIONS:
+            if not calls:
+                raise self.error(f"'{text}' is a function: write {text}(...)", tok)
+            return self.call(tok, FUNCTIONS[text])
+        if calls:
+            close = difflib.get_close_matches(text, list(FUNCTIONS), n=3, cutoff=0.6)
+            hint = f"did you mean {', '.join(close)}?" if close else \
+                f"known functions: {', '.join(sorted(FUNCTIONS))}"
+            if not close and len(text) <= 3:
+                hint += f"; to multiply, write {text}*(...)"
+            raise self.error(f"unknown function '{text}'", tok, hint=hint)
+        kind = "const" if text in CONSTANTS else "var"
+        node = self.leaves[text] = self.build.make(OPS[kind], (), tok.span, name=text)
+        return node, tok.span
+
+    def arguments(self, open_tok: Token, close: str) -> tuple[list[tuple[Expr, Span]], Span]:
+        """Comma-separated expressions up to the closing bracket; returns them and the whole span."""
+        args = []
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", open_tok)
+        if self.peek().text == close and self.peek().kind == "op":
+            self.depth -= 1
+            return args, open_tok.span.cover(self.advance().span)
+        while True:
+            args.append(self.expr_bp(0))
+            tok = self.peek()
+            if tok.text == "," and tok.kind == "op":
+                self.advance()
+                continue
+            if tok.text == close and tok.kind == "op":
+                self.depth -= 1
+                return args, open_tok.span.cover(self.advance().span)
+            raise self.error(f"expected ',' or '{close}' to close '{open_tok.text}', found {_describe(tok)}", tok)
+
+    def call(self, name_tok: Token, rows) -> tuple[Expr, Span]:
+        args, inner = self.arguments(self.advance(), ")")
+        span = name_tok.span.cover(inner)
+        for op in rows:
+            if op.arity == len(args):
+                return self.build.make(op, tuple(a for a, _ in args), span), span
+        counts = " or ".join(str(op.arity) for op in rows)
+        plural = "s" if counts != "1" else ""
+        raise self.error(f"{name_tok.text}() takes {counts} argument{plural}, got {len(args)}", span)
+
+    def array(self, open_tok: Token) -> tuple[Expr, Span]:
+        args, span = self.arguments(open_tok, "]")
+        if not args:
+            raise self.error("an array needs at least one element", span)
+        return self.build.make(OPS["stack"], tuple(a for a, _ in args), span), span
+
+    def index(self, target: Expr, tspan: Span, open_tok: Token) -> tuple[Expr, Span]:
+        args, ispan = self.arguments(open_tok, "]")
+        if not args:
+            raise self.error("an index needs at least one integer, like x[0]", ispan)
+        index = tuple(self.integer(a, aspan) for a, aspan in args)
+        span = tspan.cover(ispan)
+        return self.build.make(OPS["index"], (target,), span, index=index), span
+
+    def integer(self, node: Expr, span: Span) -> int:
+        """An index: an integer literal, possibly negative (counts from the end)."""
+        sign = 1
+        if node.op is PREFIX["-"][0]:
+            sign, node = -1, node.args[0]
+        value = node.kw.get("value") if node.op is OPS["num"] else None
+        if value is None or value != int(value):
+            raise self.error("an index must be an integer literal, like x[0] or x[-1]", span)
+        return sign * int(value)
+
+
+def parse(source: str) -> Expr:
+    """Parse an expression; raises ParseError with a span on bad input."""
+    if not isinstance(source, str):
+        raise TypeError(f"parse() takes a str, not {type(source).__name__}")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 1000))
+    try:
+        return Parser(source).parse()
+    finally:
+        sys.setrecursionlimit(limit)

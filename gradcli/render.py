@@ -1,0 +1,206 @@
+"""Renderers: Rich table and tree for people; JSON and TSV for scripts.
+
+Numbers are printed with the shortest text that reads back to the same float
+(Python's repr), so what is shown is correct to the last digit.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+EDGE = 3                # elements shown at each end of a long axis
+SUMMARIZE = 200         # arrays larger than this are shown with an ellipsis
+
+
+# -- numbers -------------------------------------------------------------------
+def fmt_num(x: float) -> str:
+    """Shortest exact text: 10, 0.1, 1e-300, -inf, nan."""
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == int(x) and abs(x) < 1e16:
+        return "-0" if x == 0 and math.copysign(1, x) < 0 else str(int(x))
+    return repr(x)
+
+
+def fmt_value(v) -> str:
+    """A number, or an array as aligned nested brackets (summarized with … if large)."""
+    if np.ndim(v) == 0:
+        return fmt_num(v)
+    arr = np.asarray(v, dtype=np.float64)
+    summarize = arr.size > SUMMARIZE
+
+    def pick(n: int) -> list:
+        if not summarize or n <= 2 * EDGE:
+            return list(range(n))
+        return [*range(EDGE), None, *range(n - EDGE, n)]
+
+    def texts(a) -> list[str]:
+        if a.ndim == 1:
+            return [fmt_num(a[i]) for i in pick(len(a)) if i is not None]
+        return [t for i in pick(len(a)) if i is not None for t in texts(a[i])]
+
+    width = max(map(len, texts(arr)), default=1)
+
+    def nest(a, depth: int) -> str:
+        if a.ndim == 1:
+            return "[" + ", ".join("…" if i is None else fmt_num(a[i]).rjust(width) for i in pick(len(a))) + "]"
+        sep = ",\n" + "\n" * (a.ndim - 2) + " " * (depth + 1)
+        return "[" + sep.join("…" if i is None else nest(a[i], depth + 1) for i in pick(len(a))) + "]"
+
+    return nest(arr, 0) if arr.size else "[]"
+
+
+def to_json(v):
+    """A JSON-ready number or nested list; non-finite numbers become "nan", "inf", "-inf"."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if np.ndim(v) == 0:
+        x = float(v)
+        return x if math.isfinite(x) else fmt_num(x)
+    arr = np.asarray(v, dtype=np.float64)
+    if np.isfinite(arr).all():
+        return arr.tolist()
+    return [to_json(x) for x in arr]
+
+
+def dumps(obj) -> str:
+    """Strict JSON (RFC 8259): never NaN or Infinity."""
+    return json.dumps(obj, allow_nan=False, ensure_ascii=False)
+
+
+def tsv_cell(v) -> str:
+    """A TSV cell: a number, or an array as compact nested brackets."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if np.ndim(v) == 0:
+        return fmt_num(v)
+    return "[" + ",".join(tsv_cell(x) for x in np.asarray(v)) + "]"
+
+
+# -- eval results --------------------------------------------------------------
+def graph_json(result) -> list[dict]:
+    return [{"id": n.id, "op": n.op, "text": n.text, "value": to_json(n.value), "shape": list(n.shape),
+             "is_leaf": n.is_leaf, "requires_grad": n.requires_grad, "grad": to_json(n.grad),
+             "grad_fn": n.grad_fn, "inputs": n.inputs} for n in result.graph]
+
+
+def eval_record(result, check: dict, graph: bool = False) -> dict:
+    """The JSON object of `gradcli eval --format json`."""
+    rec = {"expr": result.expr.source,
+           "value": to_json(result.value),
+           "shape": list(np.shape(result.value)),
+           "grad": None if result.grad is None else {k: to_json(v) for k, v in result.grad.items()},
+           "check": check}
+    if result.notes:
+        rec["warnings"] = [n.message for n in result.notes]
+    if graph:
+        rec["graph"] = graph_json(result)
+    return rec
+
+
+TSV_HEADER = "kind\tname\tshape\tvalue\tgrad"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def eval_tsv(result) -> str:
+    """Header, then one row for the output and one per variable."""
+    rows = [TSV_HEADER,
+            "\t".join(["output", _one_line(result.expr.source), _shape(result.value), tsv_cell(result.value), ""])]
+    grads = result.grad or {}
+    for name in result.variables:
+        value = result.values[name]
+        rows.append("\t".join(["var", name, _shape(value), tsv_cell(value), tsv_cell(grads.get(name))]))
+    return "\n".join(rows)
+
+
+def _shape(v) -> str:
+    return "[" + ",".join(str(n) for n in np.shape(v)) + "]"
+
+
+def eval_table(result, check: dict):
+    """Rich renderables: the value line, a table of variables with gradients, the check line."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    source = _one_line(result.expr.source)
+    head = Text.assemble((source, "bold"), "  =  ", (fmt_value(result.value), "bold cyan"))
+    if np.ndim(result.value):
+        head.append(f"   shape {tuple(np.shape(result.value))}", "dim")
+    parts = [head]
+    if result.variables:
+        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+        table.add_column("variable")
+        table.add_column("value", justify="right")
+        table.add_column(f"∂/∂ · gradient" if result.grad is not None else "gradient", justify="right")
+        grads = result.grad or {}
+        for name in result.variables:
+            g = grads.get(name)
+            gtext = Text(fmt_value(g), "green") if g is not None else Text(
+                "not recorded (--no-grad)" if result.grad is None else "constant (not in --wrt)", "dim")
+            table.add_row(Text(name, "bold"), fmt_value(result.values[name]), gtext)
+        parts += [Text(""), table]
+    status = check.get("status")
+    reason = check.get("reason")
+    parts.append(Text(f"\ncross-check: {status}" + (f" ({reason})" if reason else ""), "dim"))
+    return Group(*parts)
+
+
+def graph_tree(result):
+    """The computational graph as a Rich tree, output at the root; a shared node is drawn once."""
+    from rich.text import Text
+    from rich.tree import Tree
+
+    nodes = result.graph
+    parents = [0] * len(nodes)
+    for n in nodes:
+        for i in set(n.inputs):
+            parents[i] += 1
+
+    def label(n) -> Text:
+        t = Text.assemble((n.text if len(n.text) <= 60 else n.text[:57] + "…", "bold"), f"  #{n.id}")
+        if n.op not in ("var", "num", "const"):
+            t.append(f"  op {n.op}", "magenta")
+        t.append(f"  = {_short(n.value)}", "cyan")
+        t.append(f"  grad_fn={n.grad_fn}" if n.grad_fn else "", "yellow")
+        t.append("  leaf" if n.is_leaf else "  non-leaf", "dim")
+        t.append(f"  requires_grad={n.requires_grad}", "dim")
+        if n.grad is not None:
+            t.append(f"  grad = {_short(n.grad)}" + ("  (retained)" if n.retained else ""), "green")
+        elif n.requires_grad and not n.is_leaf:
+            t.append("  grad: freed (non-leaf; --retain-grad keeps it)", "dim italic")
+        if parents[n.id] > 1:
+            t.append(f"  shared ×{parents[n.id]}", "blue")
+        return t
+
+    root = nodes[-1]
+    tree = Tree(label(root))
+    drawn = {root.id}
+    stack = [(tree, i) for i in reversed(root.inputs)]
+    while stack:
+        branch, i = stack.pop()
+        n = nodes[i]
+        if i in drawn:
+            branch.add(Text.assemble("↑ ", (n.text[:60], "bold"), f"  #{n.id} (shown above)", style="dim"))
+            continue
+        drawn.add(i)
+        sub = branch.add(label(n))
+        stack.extend((sub, j) for j in reversed(n.inputs))
+    return tree
+
+
+def _short(v) -> str:
+    text = fmt_value(v)
+    return text if "\n" not in text else " ".join(text.split())

@@ -1,0 +1,73 @@
+"""Read a variable's value: 2, -1.5e-3, pi/2, [1,2,3], 1,2,3, [[1,2],[3,4]].
+
+A value is a constant expression in gradcli's own language, parsed by the
+parser and computed by the engine (never by Python's eval). A top-level comma
+list `1,2,3` is read as the vector [1,2,3].
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from gradcli.errors import BindError, GradcliError, ParseError, ShapeError
+
+MAX_ELEMENTS = 10_000_000
+
+
+def read_value(text, where: str = "value"):
+    """A float or float64 ndarray from a value's text (or a number / nested list)."""
+    if isinstance(text, str):
+        return _read_text(text, where)
+    if isinstance(text, bool) or text is None:
+        raise BindError(f"{where} must be a number or an array of numbers, not {text!r}")
+    if isinstance(text, numbers.Real):
+        return float(text)
+    try:
+        arr = np.asarray(text, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise BindError(f"{where} must be a number or an array of numbers of one shape",
+                        hint=str(exc).split("\n")[0]) from None
+    if arr.size > MAX_ELEMENTS:
+        raise BindError(f"{where} has {arr.size:,} elements; the limit is {MAX_ELEMENTS:,}")
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _read_text(text: str, where: str):
+    from gradcli.evaluate import evaluate
+    from gradcli.parser import parse
+
+    stripped = text.strip()
+    source = f"[{text}]" if _top_level_comma(stripped) else text
+    shift = 1 if source is not text else 0
+    try:
+        expr = parse(source)
+        names = expr.variables()
+        if names:
+            node = next(n for n in expr.nodes() if n.op.key == "var")
+            raise BindError(f"{where} must be a constant; '{names[0]}' is not known here",
+                            node.span, source=source, hint="a value may use numbers, pi, e, operators and functions")
+        value = evaluate(expr, {}, grad=False).value
+    except GradcliError as err:
+        if err.span is not None and shift:
+            err.span = type(err.span)(max(0, err.span.start - shift), max(0, err.span.end - shift))
+            err.source = text
+        err.where = where
+        if isinstance(err, ParseError) and not err.hint:
+            err.hint = "write a number (2, -1.5e-3, pi/2) or an array ([1,2,3], 1,2,3, [[1,2],[3,4]])"
+        raise
+    if np.ndim(value) and np.size(value) > MAX_ELEMENTS:
+        raise ShapeError(f"{where} has {np.size(value):,} elements; the limit is {MAX_ELEMENTS:,}")
+    return value
+
+
+def _top_level_comma(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return True
+    return False
