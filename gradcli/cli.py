@@ -112,8 +112,8 @@ EVAL_EPILOG = """Examples:
 @app.command("eval", cls=BindingCommand, epilog=EVAL_EPILOG)
 def eval_command(
     ctx: typer.Context,
-    expr: Annotated[str, typer.Argument(help="The expression, e.g. \"a*b + sin(c)\". Then variables: "
-                                             "--a 2, --a=2 or a=2.", show_default=False)],
+    expr: Annotated[str, typer.Argument(metavar="EXPR", show_default=False, help=(
+        "The expression, e.g. \"a*b + sin(c)\"; then the variables' values: --a 2, --a=2 or a=2."))],
     wrt: WrtOpt = None,
     grad_output: Annotated[Optional[str], typer.Option(
         "--grad-output", metavar="VALUE",

@@ -178,8 +178,10 @@ class Parser:
             if tok.kind in ("num", "name") or tok.text in ("(", "["):
                 left = self.source[span.start:span.end]
                 right = tok.text + ("...)" if tok.text == "(" else "...]" if tok.text == "[" else "")
-                raise self.error(f"expected an operator between '{left}' and '{tok.text}'", tok,
-                                 hint=f"write {left}*{right}" if len(left) <= 20 else "insert * to multiply")
+                hint = f"write {left}*{right}" if len(left) <= 20 else "insert * to multiply"
+                if tok.kind == "num" or self.source[span.end - 1:span.end] == ".":
+                    hint = "insert an operator, or ',' between array elements"
+                raise self.error(f"expected an operator between '{left}' and '{tok.text}'", tok, hint=hint)
             break
         self.depth -= 1
         return lhs, span
@@ -258,7 +260,7 @@ class Parser:
         for op in rows:
             if op.arity == len(args):
                 return self.build.make(op, tuple(a for a, _ in args), span), span
-        counts = " or ".join(str(op.arity) for op in rows)
+        counts = " or ".join(str(n) for n in sorted(op.arity for op in rows))
         plural = "s" if counts != "1" else ""
         raise self.error(f"{name_tok.text}() takes {counts} argument{plural}, got {len(args)}", span)
 

@@ -144,7 +144,7 @@ def eval_table(result, check: dict):
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
         table.add_column("variable")
         table.add_column("value", justify="right")
-        table.add_column(f"∂/∂ · gradient" if result.grad is not None else "gradient", justify="right")
+        table.add_column("gradient", justify="right")
         grads = result.grad or {}
         for name in result.variables:
             g = grads.get(name)
@@ -166,23 +166,23 @@ def graph_tree(result):
     nodes = result.graph
     parents = [0] * len(nodes)
     for n in nodes:
-        for i in set(n.inputs):
+        for i in n.inputs:
             parents[i] += 1
 
     def label(n) -> Text:
-        t = Text.assemble((n.text if len(n.text) <= 60 else n.text[:57] + "…", "bold"), f"  #{n.id}")
+        t = Text.assemble((n.text if len(n.text) <= 60 else n.text[:57] + "…", "bold"), (f"  #{n.id}", "dim"))
         if n.op not in ("var", "num", "const"):
-            t.append(f"  op {n.op}", "magenta")
+            t.append(f"  {n.op}", "magenta")
         t.append(f"  = {_short(n.value)}", "cyan")
-        t.append(f"  grad_fn={n.grad_fn}" if n.grad_fn else "", "yellow")
-        t.append("  leaf" if n.is_leaf else "  non-leaf", "dim")
-        t.append(f"  requires_grad={n.requires_grad}", "dim")
-        if n.grad is not None:
-            t.append(f"  grad = {_short(n.grad)}" + ("  (retained)" if n.retained else ""), "green")
-        elif n.requires_grad and not n.is_leaf:
-            t.append("  grad: freed (non-leaf; --retain-grad keeps it)", "dim italic")
+        details = [n.grad_fn or "", "leaf" if n.is_leaf else "non-leaf",
+                   "requires_grad" if n.requires_grad else "requires_grad=False"]
         if parents[n.id] > 1:
-            t.append(f"  shared ×{parents[n.id]}", "blue")
+            details.append(f"used {parents[n.id]}×")
+        t.append("\n" + " · ".join(d for d in details if d), "dim")
+        if n.grad is not None:
+            t.append(f"  grad = {_short(n.grad)}" + (" (retained)" if n.retained else ""), "green")
+        elif n.requires_grad and not n.is_leaf:
+            t.append("  grad freed", "yellow")
         return t
 
     root = nodes[-1]
@@ -198,6 +198,10 @@ def graph_tree(result):
         drawn.add(i)
         sub = branch.add(label(n))
         stack.extend((sub, j) for j in reversed(n.inputs))
+    if any(n.requires_grad and not n.is_leaf and n.grad is None for n in nodes):
+        from rich.console import Group
+        return Group(tree, Text("grad freed: a non-leaf's gradient is dropped once passed on; "
+                                "--retain-grad keeps it", "dim"))
     return tree
 
 
