@@ -200,8 +200,8 @@ def graph_tree(result):
         stack.extend((sub, j) for j in reversed(n.inputs))
     if any(n.requires_grad and not n.is_leaf and n.grad is None for n in nodes):
         from rich.console import Group
-        return Group(tree, Text("grad freed: a non-leaf's gradient is dropped once passed on; "
-                                "--retain-grad keeps it", "dim"))
+        return Group(tree, Text("grad freed: non-leaf gradients are dropped after use; --retain-grad keeps them",
+                                "dim"))
     return tree
 
 
