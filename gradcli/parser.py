@@ -6,6 +6,7 @@ what it cannot read (with its position); it never skips a character.
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 import sys
 
@@ -150,41 +151,49 @@ class Parser:
         if self.depth > MAX_DEPTH:
             raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", self.peek())
         lhs, span = self.prefix()
+        tokens, make = self.tokens, self.build.make
         while True:
-            tok = self.peek()
-            if tok.kind == "op" and tok.text in POSTFIX:
-                op, bp = POSTFIX[tok.text]
+            tok = tokens[self.pos]
+            if tok.kind != "op":
+                if tok.kind != "end":
+                    self.missing_operator(span, tok)
+                break
+            text = tok.text
+            if text in POSTFIX:
+                op, bp = POSTFIX[text]
                 if bp < min_bp:
                     break
-                self.advance()
-                if tok.text == "[":
+                self.pos += 1
+                if text == "[":
                     lhs, span = self.index(lhs, span, tok)
                 else:
-                    span = span.cover(tok.span)
-                    lhs = self.build.make(op, (lhs,), span)
-                continue
-            if tok.kind == "op" and tok.text in INFIX:
-                op, (l_bp, r_bp) = INFIX[tok.text]
+                    span = Span(span.start, tok.end)
+                    lhs = make(op, (lhs,), span)
+            elif text in INFIX:
+                op, (l_bp, r_bp) = INFIX[text]
                 if l_bp < min_bp:
                     break
-                self.advance()
-                after = self.peek()
+                self.pos += 1
+                after = tokens[self.pos]
                 if after.kind == "end" or after.text in (")", "]", ","):
-                    raise self.error(f"expected an expression after '{tok.text}', found {_describe(after)}", after)
+                    raise self.error(f"expected an expression after '{text}', found {_describe(after)}", after)
                 rhs, rspan = self.expr_bp(r_bp)
-                span = span.cover(rspan)
-                lhs = self.build.make(op, (lhs, rhs), span)
-                continue
-            if tok.kind in ("num", "name") or tok.text in ("(", "["):
-                left = self.source[span.start:span.end]
-                right = tok.text + ("...)" if tok.text == "(" else "...]" if tok.text == "[" else "")
-                hint = f"write {left}*{right}" if len(left) <= 20 else "insert * to multiply"
-                if tok.kind == "num" or self.source[span.end - 1:span.end] == ".":
-                    hint = "insert an operator, or ',' between array elements"
-                raise self.error(f"expected an operator between '{left}' and '{tok.text}'", tok, hint=hint)
-            break
+                span = Span(span.start, rspan.end)
+                lhs = make(op, (lhs, rhs), span)
+            elif text == "(":
+                self.missing_operator(span, tok)
+            else:
+                break
         self.depth -= 1
         return lhs, span
+
+    def missing_operator(self, span: Span, tok: Token):
+        left = self.source[span.start:span.end]
+        right = tok.text + ("...)" if tok.text == "(" else "")
+        hint = f"write {left}*{right}" if len(left) <= 20 else "insert * to multiply"
+        if tok.kind == "num" or self.source[span.end - 1:span.end] == ".":
+            hint = "insert an operator, or ',' between array elements"
+        raise self.error(f"expected an operator between '{left}' and '{tok.text}'", tok, hint=hint)
 
     def prefix(self) -> tuple[Expr, Span]:
         tok = self.advance()
@@ -295,7 +304,11 @@ def parse(source: str) -> Expr:
         raise TypeError(f"parse() takes a str, not {type(source).__name__}")
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 1000))
+    collecting = gc.isenabled()
+    gc.disable()            # parsing makes no reference cycles; tracing its many small objects is waste
     try:
         return Parser(source).parse()
     finally:
         sys.setrecursionlimit(limit)
+        if collecting:
+            gc.enable()
