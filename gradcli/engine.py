@@ -241,20 +241,26 @@ def sum_to(g: Tensor, shape: tuple) -> Tensor:
 
 
 def topological(root: Tensor) -> list[Tensor]:
-    """Tensors that require grad and reach root, inputs before outputs (iterative DFS)."""
+    """Tensors that require grad and reach root, inputs before outputs (iterative DFS).
+
+    A tensor is appended once all of its inputs are: it is marked when first
+    expanded, not when pushed, so one reached by several paths waits for all.
+    """
     order: list[Tensor] = []
-    seen = {id(root)}
+    expanded: set[int] = set()
     stack = [(root, False)]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
+        t, done = stack.pop()
+        if done:
             order.append(t)
             continue
+        if id(t) in expanded:
+            continue
+        expanded.add(id(t))
         stack.append((t, True))
         if t.grad_fn is not None:
             for x in t.grad_fn.inputs:
-                if x.requires_grad and id(x) not in seen:
-                    seen.add(id(x))
+                if x.requires_grad and id(x) not in expanded:
                     stack.append((x, False))
     return order
 

@@ -79,6 +79,34 @@ def test_fan_out_sums_contributions():
     assert x2.grad.item() == 28.0
 
 
+@pytest.mark.parametrize("build, expected", [
+    (lambda a: a + F.sin(a), 1 + np.cos(1.0)),                  # a reached directly and through sin
+    (lambda a: F.sin(a) + a, 1 + np.cos(1.0)),
+    (lambda a: a * F.exp(a) + F.sin(a * a) * a, None),
+])
+def test_a_node_reached_by_several_paths_gets_every_contribution(build, expected):
+    a = tensor(1.0, requires_grad=True)
+    build(a).backward()
+    h = 1e-6
+    numeric = (build(tensor(1.0 + h)).item() - build(tensor(1.0 - h)).item()) / (2 * h)
+    assert a.grad.item() == pytest.approx(numeric, rel=1e-8)
+    if expected is not None:
+        assert a.grad.item() == pytest.approx(expected, rel=1e-15)
+
+
+def test_topological_order_puts_inputs_first():
+    from gradcli.engine import topological
+    a = tensor(1.0, requires_grad=True)
+    s = F.sin(a)
+    e = F.exp(s)
+    y = a + e * s
+    order = topological(y)
+    position = {id(t): i for i, t in enumerate(order)}
+    for t in order:
+        if t.grad_fn is not None:
+            assert all(position[id(x)] < position[id(t)] for x in t.grad_fn.inputs if x.requires_grad)
+
+
 def test_grad_accumulates_across_backward_calls():
     x = tensor(2.0, requires_grad=True)
     (x * 3).backward()
