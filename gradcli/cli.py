@@ -98,6 +98,10 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output: table
 CheckOpt = Annotated[bool, typer.Option("--check/--no-check", help="Cross-check gradients against SymPy.")]
 WrtOpt = Annotated[Optional[str], typer.Option(
     "--wrt", metavar="NAMES", help="Differentiate only with respect to these (a,b); the rest are constants.")]
+RtolOpt = Annotated[float, typer.Option("--rtol", min=0.0, help="Cross-check relative tolerance.")]
+AtolOpt = Annotated[float, typer.Option("--atol", min=0.0, help="Cross-check absolute tolerance.")]
+TimeoutOpt = Annotated[float, typer.Option(
+    "--check-timeout", min=0.0, metavar="SECONDS", help="Give up on SymPy after this long (0: no limit).")]
 
 EVAL_EPILOG = """Examples:
 
@@ -123,23 +127,107 @@ def eval_command(
         "--retain-grad", help="Keep and show gradients of intermediate nodes.")] = False,
     tree: Annotated[bool, typer.Option("--tree", help="Also show the computational graph.")] = False,
     check: CheckOpt = True,
+    rtol: RtolOpt = 1e-9,
+    atol: AtolOpt = 1e-12,
+    check_timeout: TimeoutOpt = 5.0,
     fmt: FormatOpt = Format.table,
 ) -> int:
-    """Value and gradient of EXPR at the given point."""
+    """Value and gradient of EXPR at the given point, cross-checked against SymPy."""
     from gradcli.evaluate import evaluate
     from gradcli.parser import parse
 
     bindings = ctx.meta["bindings"]
     parsed = parse(expr)
     _reject_option_typos(bindings, parsed.variables(), ctx.meta["own_options"])
-    names = None if wrt is None else [n.strip() for n in wrt.split(",") if n.strip()]
+    names = _names(wrt)
+    if any(n not in bindings for n in parsed.variables()):
+        return _free_eval(parsed, bindings, names, grad_output, not no_grad, check_timeout, fmt)
     result = evaluate(parsed, bindings, wrt=names, grad_output=grad_output, grad=not no_grad,
                       retain_grad=retain_grad)
-    check_info = {"status": "skipped", "method": None, "max_abs_err": None, "symbolic": None,
-                  "reason": "--no-check" if not check else "no symbolic check in this version"}
     _notes(result.notes)
-    _emit_eval(result, check_info, fmt, tree or retain_grad, tree)
-    return EXIT_MISMATCH if check_info["status"] == "mismatch" else EXIT_OK
+    if check:
+        from gradcli.symbolic import cross_check
+        verdict = cross_check(result, rtol=rtol, atol=atol, timeout=check_timeout or None)
+    else:
+        from gradcli.evaluate import skipped_check
+        verdict = skipped_check("--no-check")
+    if verdict.status in ("timeout", "error"):
+        sys.stderr.write(f"warning: cross-check {verdict.status}: {verdict.reason}\n")
+    _emit_eval(result, verdict, fmt, tree or retain_grad, tree)
+    return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
+
+
+def _names(wrt: str | None) -> list[str] | None:
+    return None if wrt is None else [n.strip() for n in wrt.split(",") if n.strip()]
+
+
+def _free_eval(parsed, bindings, names, grad_output, grad: bool, timeout: float, fmt) -> int:
+    """Some variables have no value: the result is symbolic, with the bound values substituted."""
+    from gradcli import render
+    from gradcli.symbolic import symbolic_evaluate
+
+    sres = symbolic_evaluate(parsed, bindings, wrt=names, grad_output=grad_output, grad=grad,
+                             timeout=timeout or None)
+    check = {"status": "skipped", "method": None, "max_abs_err": None, "symbolic": None,
+             "reason": f"symbolic result: {', '.join(sres.free)} free"}
+    if fmt is Format.json:
+        _out(render.dumps(render.symbolic_record(sres, check)))
+    elif fmt is Format.tsv:
+        _out(render.symbolic_tsv(sres))
+    else:
+        _console().print(render.symbolic_table(sres))
+    return EXIT_OK
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    latex = "latex"
+    json = "json"
+
+
+DIFF_EPILOG = """Examples:
+
+  gradcli diff "x^2*sin(x)"
+
+  gradcli diff "a*b + sin(c)" --wrt a,c
+
+  gradcli diff "sigmoid(x)" --format latex
+"""
+
+
+@app.command("diff", cls=BindingCommand, epilog=DIFF_EPILOG)
+def diff_command(
+    ctx: typer.Context,
+    expr: Annotated[str, typer.Argument(metavar="EXPR", show_default=False, help="A scalar expression.")],
+    wrt: WrtOpt = None,
+    check_timeout: TimeoutOpt = 5.0,
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output: text (gradcli syntax), latex or json.")]
+    = DiffFormat.text,
+) -> int:
+    """The symbolic gradient of EXPR, simplified, in gradcli's own syntax (it pastes back into eval)."""
+    from gradcli import render
+    from gradcli.parser import parse
+    from gradcli.symbolic import derivatives, sympy, to_text
+
+    if ctx.meta["bindings"]:
+        raise GradcliError("gradcli diff takes no values: every variable is a symbol",
+                           hint="for values at a point use gradcli eval; a variable without a value stays symbolic")
+    parsed = parse(expr)
+    result, simplified = derivatives(parsed, _names(wrt), timeout=check_timeout or None)
+    if not simplified:
+        sys.stderr.write("warning: simplification took too long; the derivative is shown as computed\n")
+    texts = {n: to_text(d) for n, d in result.items()}
+    if fmt is DiffFormat.json:
+        latex = {n: sympy().latex(d) for n, d in result.items()}
+        _out(render.dumps({"expr": parsed.source, "variables": list(result), "grad": texts, "latex": latex}))
+    elif fmt is DiffFormat.latex:
+        sp = sympy()
+        lines = [sp.latex(d) if len(result) == 1 else f"\\frac{{\\partial}}{{\\partial {n}}} = {sp.latex(d)}"
+                 for n, d in result.items()]
+        _out("\n".join(lines))
+    else:
+        _out("\n".join(t if len(texts) == 1 else f"d/d{n} = {t}" for n, t in texts.items()))
+    return EXIT_OK
 
 
 def _reject_option_typos(bindings: dict, variables: list[str], options: list[str]) -> None:
@@ -151,16 +239,16 @@ def _reject_option_typos(bindings: dict, variables: list[str], options: list[str
                                    hint=f"did you mean {close[0]}?")
 
 
-def _emit_eval(result, check_info: dict, fmt: Format, graph: bool, tree: bool) -> None:
+def _emit_eval(result, verdict, fmt: Format, graph: bool, tree: bool) -> None:
     from gradcli import render
 
     if fmt is Format.json:
-        _out(render.dumps(render.eval_record(result, check_info, graph=graph)))
+        _out(render.dumps(render.eval_record(result, verdict.record(), graph=graph)))
     elif fmt is Format.tsv:
         _out(render.eval_tsv(result))
     else:
         console = _console()
-        console.print(render.eval_table(result, check_info))
+        console.print(render.eval_table(result, verdict))
         if tree:
             console.print()
             console.print(render.graph_tree(result))

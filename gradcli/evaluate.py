@@ -49,6 +49,7 @@ class Result:
     variables: list = field(default_factory=list)  # every variable, in order of first appearance
     wrt: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    seed: object = None                 # the grad_output used (None: the output is a scalar)
     nodes: list = field(default_factory=list, repr=False)
     tensors: list = field(default_factory=list, repr=False)
 
@@ -70,6 +71,40 @@ class Result:
                 grad_fn=None if t.grad_fn is None else t.grad_fn.name(),
                 inputs=[index[a.id] for a in node.args], retained=t.retains_grad))
         return out
+
+
+@dataclass
+class Check:
+    status: str                             # ok, mismatch, nondifferentiable, skipped, timeout, error
+    method: str | None = None               # sympy or finite-difference
+    max_abs_err: float | None = None
+    symbolic: dict | None = None            # name -> formula text (nested lists for arrays)
+    expected: dict = field(default_factory=dict)      # name -> SymPy's (or the FD) value
+    agree: dict = field(default_factory=dict)         # name -> bool
+    reason: str | None = None
+    conventions: list = field(default_factory=list)
+    rtol: float = 1e-9
+    atol: float = 1e-12
+
+    def record(self) -> dict:
+        """The JSON `check` object."""
+        from gradcli.render import to_json
+        rec = {"status": self.status, "method": self.method,
+               "max_abs_err": None if self.max_abs_err is None else to_json(self.max_abs_err),
+               "symbolic": self.symbolic}
+        if self.expected:
+            rec["expected"] = {k: to_json(v) for k, v in self.expected.items()}
+        if self.reason:
+            rec["reason"] = self.reason
+        if self.conventions:
+            rec["conventions"] = self.conventions
+        if self.status not in ("skipped",):
+            rec["rtol"], rec["atol"] = self.rtol, self.atol
+        return rec
+
+
+def skipped_check(reason: str) -> Check:
+    return Check("skipped", reason=reason)
 
 
 def _plain(data):
@@ -200,7 +235,7 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
         tensors = build(nodes, leaves)
         root = tensors[-1]
         notes = [] if _finite(root.data) else numeric_notes(nodes, tensors)
-        grads = None
+        grads = seed = None
         if grad:
             seed = _seed(root, expr, grad_output)
             if root.requires_grad:
@@ -216,4 +251,5 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
                 if not _finite(grads[n]):
                     notes.append(Note(f"the gradient with respect to {n} is {_kind(grads[n])}"))
     return Result(expr=expr, value=_plain(root.data), grad=grads, values=bound, variables=names,
-                  wrt=wrt_names, notes=notes, nodes=nodes, tensors=tensors)
+                  wrt=wrt_names, notes=notes, seed=None if seed is None else seed.data,
+                  nodes=nodes, tensors=tensors)

@@ -22,6 +22,10 @@ knows an op by name. A row (`Op`) has these fields:
     grad_fn  PyTorch-style name of the backward node (MulBackward0)
     elementwise  applies element by element with numpy broadcasting
     domain   where the table-driven tests sample: Domain(lo, hi, cases, away)
+    kink     Kink(where, convention) for an op not differentiable everywhere:
+             where(*input arrays) is true at such a point, and convention says
+             which gradient gradcli uses there (the cross-check reports these
+             points as nondifferentiable rather than as a mismatch)
 
 Binding powers: loosest first, + - (1) < * / @ (3) < unary - (5) < ^ (right,
 7) < postfix ' and [] (9). A comment marks every subgradient choice.
@@ -93,6 +97,7 @@ class Op:
     elementwise: bool = False
     domain: Domain | None = field(default=None, compare=False)
     hint: str = ""          # what the shapes must be, shown on a shape error
+    kink: "Kink | None" = field(default=None, compare=False)
 
     def vjp(self, i: int, g: Tensor, ans: Tensor, xs: tuple, attrs: dict) -> Tensor:
         """Gradient flowing to input i."""
@@ -110,11 +115,38 @@ class Op:
         return tuple(f.name for f in self.forms if isinstance(f, Fn))
 
 
-def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1):
+@dataclass(frozen=True)
+class Kink:
+    """Where an op is not differentiable, and the gradient gradcli uses there."""
+    where: Callable
+    convention: str
+
+
+def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1, kink=None):
     """An elementwise function row."""
     cases = tuple((s, {}) for s in (UNARY if arity == 1 else BINARY))
     return Op(key, Fn(name), arity, forward, grads, sympy, name, grad_fn, True,
-              Domain(lo, hi, cases, away))
+              Domain(lo, hi, cases, away), kink=kink)
+
+
+def _at_zero(x, *rest):
+    return np.any(x == 0)
+
+
+def _tied(a, b):
+    return np.any(a == b)
+
+
+def _has_ties(x):
+    return np.count_nonzero(x == np.max(x)) > 1
+
+
+def _has_min_ties(x):
+    return np.count_nonzero(x == np.min(x)) > 1
+
+
+def _pow_kink(a, b):
+    return np.any((a == 0) & ((b < 1) | (b != np.round(b))))
 
 
 # -- helpers for rules too long for one line ---------------------------------
@@ -256,6 +288,25 @@ def _sp_reduce(fn):
     return lambda sp, x: getattr(sp, fn)(*np.ravel(x))
 
 
+def _sp_number(sp, value):
+    # Whole numbers become exact Integers; others the exact binary value of the float.
+    if math.isnan(value):
+        return sp.nan
+    if math.isinf(value):
+        return sp.oo if value > 0 else -sp.oo
+    if value == int(value) and abs(value) < 2 ** 53:
+        return sp.Integer(int(value))
+    return sp.Float(value)
+
+
+def _sp_pow(sp, a, b):
+    # An exact integer power with a huge exponent (9^9^9) is left unevaluated: SymPy would
+    # compute every digit.
+    if a.is_Number and b.is_Integer and abs(b) > 4096:
+        return sp.Pow(a, b, evaluate=False)
+    return a ** b
+
+
 def _sp_matmul(sp, a, b):
     return np.matmul(a, b)
 
@@ -268,7 +319,7 @@ LN2, LN10 = math.log(2.0), math.log(10.0)
 # -- the table ----------------------------------------------------------------
 # Leaves: numbers, the constants pi and e, and variables. They have no inputs.
 TABLE: list[Op] = [
-    Op("num",   LEAF, 0, lambda value: np.float64(value), (), lambda sp, value: sp.Float(value) if value != int(value) else sp.Integer(int(value)), "num", ""),
+    Op("num",   LEAF, 0, lambda value: np.float64(value), (), _sp_number, "num", ""),
     Op("const", LEAF, 0, lambda name: np.float64(CONSTANTS[name]), (), lambda sp, name: {"pi": sp.pi, "e": sp.E}[name], "const", ""),
     Op("var",   LEAF, 0, None, (), None, "var", ""),
 
@@ -295,7 +346,8 @@ TABLE: list[Op] = [
     Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True)), 2, np.power,
        (lambda g, ans, a, b: g * b * a ** (b - 1),
         _pow_grad_exponent),
-       lambda sp, a, b: a ** b, "^", "PowBackward1", True, Domain(0.5, 2.0, tuple((s, {}) for s in BINARY))),
+       _sp_pow, "^", "PowBackward1", True, Domain(0.5, 2.0, tuple((s, {}) for s in BINARY)),
+       kink=Kink(_pow_kink, "a^b at a = 0: d/da from b*a^(b-1), d/db taken as 0")),
     Op("matmul", (Infix("@", 3), Fn("matmul")), 2, _matmul_forward,
        (_matmul_grad_a,
         _matmul_grad_b),
@@ -317,12 +369,20 @@ TABLE: list[Op] = [
     ew("log2",  "log2",  np.log2,   (lambda g, ans, x: g / (x * LN2),),               lambda sp, x: sp.log(x, 2),  "Log2Backward0", 0.1, 3.0),
     ew("log10", "log10", np.log10,  (lambda g, ans, x: g / (x * LN10),),              lambda sp, x: sp.log(x, 10), "Log10Backward0", 0.1, 3.0),
     # sqrt'(0) = 1/(2*0) = inf, as PyTorch gives.
-    ew("sqrt",  "sqrt",  np.sqrt,   (lambda g, ans, x: g / (2 * ans),),               lambda sp, x: sp.sqrt(x),  "SqrtBackward0", 0.1, 3.0),
+    ew("sqrt",  "sqrt",  np.sqrt,   (lambda g, ans, x: g / (2 * ans),),               lambda sp, x: sp.sqrt(x),  "SqrtBackward0", 0.1, 3.0,
+       kink=Kink(_at_zero, "sqrt'(0) = inf")),
     # abs'(0) = sign(0) = 0 (as PyTorch).
-    ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(x.data)),), lambda sp, x: sp.Abs(x),   "AbsBackward0", away=0.1),
+    ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(x.data)),), lambda sp, x: sp.Abs(x),   "AbsBackward0", away=0.1,
+       kink=Kink(_at_zero, "abs'(0) = 0")),
+    # sign and heaviside are steps: derivative 0 away from 0, and taken as 0 at 0 too.
+    ew("sign",  "sign",  np.sign,   (lambda g, ans, x: g * 0,),                       lambda sp, x: sp.sign(x),  "SignBackward0", away=0.1,
+       kink=Kink(_at_zero, "sign'(0) = 0")),
+    ew("heaviside", "heaviside", lambda x: np.heaviside(x, 0.5), (lambda g, ans, x: g * 0,), lambda sp, x: sp.Heaviside(x),
+       "HeavisideBackward0", away=0.1, kink=Kink(_at_zero, "heaviside'(0) = 0 (and heaviside(0) = 1/2)")),
     ew("sigmoid", "sigmoid", _sigmoid_forward, (lambda g, ans, x: g * ans * (1 - ans),), lambda sp, x: 1 / (1 + sp.exp(-x)), "SigmoidBackward0", -4.0, 4.0),
     # relu'(0) = 0 (as PyTorch): the mask is x > 0, strictly.
-    ew("relu",  "relu",  lambda x: np.maximum(x, 0.0), (lambda g, ans, x: g * _const(x.data > 0),), lambda sp, x: sp.Max(x, 0), "ReluBackward0", away=0.1),
+    ew("relu",  "relu",  lambda x: np.maximum(x, 0.0), (lambda g, ans, x: g * _const(x.data > 0),), lambda sp, x: sp.Max(x, 0), "ReluBackward0", away=0.1,
+       kink=Kink(_at_zero, "relu'(0) = 0")),
     ew("softplus", "softplus", lambda x: np.logaddexp(0.0, x), (lambda g, ans, x: g * F.sigmoid(x),), lambda sp, x: sp.log(1 + sp.exp(x)), "SoftplusBackward0", -4.0, 4.0),
     ew("erf",   "erf",   _erf_forward, (lambda g, ans, x: g * (2 / math.sqrt(math.pi)) * F.exp(-x * x),), lambda sp, x: sp.erf(x), "ErfBackward0"),
     ew("atan2", "atan2", np.arctan2,
@@ -332,11 +392,13 @@ TABLE: list[Op] = [
     ew("maximum", "max", np.maximum,
        (lambda g, ans, a, b: g * _max_share(a, b),
         lambda g, ans, a, b: g * _max_share(b, a)),
-       lambda sp, a, b: sp.Max(a, b), "MaximumBackward0", arity=2),
+       lambda sp, a, b: sp.Max(a, b), "MaximumBackward0", arity=2,
+       kink=Kink(_tied, "max(a, b) splits the gradient evenly on a tie a = b")),
     ew("minimum", "min", np.minimum,
        (lambda g, ans, a, b: g * _max_share(b, a),
         lambda g, ans, a, b: g * _max_share(a, b)),
-       lambda sp, a, b: sp.Min(a, b), "MinimumBackward0", arity=2),
+       lambda sp, a, b: sp.Min(a, b), "MinimumBackward0", arity=2,
+       kink=Kink(_tied, "min(a, b) splits the gradient evenly on a tie a = b")),
 
     # Reductions to a scalar, and array functions.
     Op("sum", Fn("sum"), 1, lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
@@ -348,11 +410,14 @@ TABLE: list[Op] = [
     Op("prod", Fn("prod"), 1, np.prod, (_prod_grad,),
        lambda sp, x: sp.Mul(*np.ravel(x)), "prod", "ProdBackward0", False, Domain(0.5, 2.0, tuple((s, {}) for s in REDUCE))),
     Op("norm", Fn("norm"), 1, lambda x: np.sqrt(np.sum(x * x)), (_norm_grad,),
-       _sp_norm, "norm", "LinalgVectorNormBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+       _sp_norm, "norm", "LinalgVectorNormBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE)),
+       kink=Kink(lambda x: not np.any(x), "norm has gradient 0 at the zero vector")),
     Op("amax", Fn("max"), 1, np.max, (lambda g, ans, x: g * _tie_mask(x, ans),),
-       _sp_reduce("Max"), "max", "MaxBackward1", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+       _sp_reduce("Max"), "max", "MaxBackward1", False, Domain(cases=tuple((s, {}) for s in REDUCE)),
+       kink=Kink(_has_ties, "max(x) splits the gradient evenly among tied elements")),
     Op("amin", Fn("min"), 1, np.min, (lambda g, ans, x: g * _tie_mask(x, ans),),
-       _sp_reduce("Min"), "min", "MinBackward1", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+       _sp_reduce("Min"), "min", "MinBackward1", False, Domain(cases=tuple((s, {}) for s in REDUCE)),
+       kink=Kink(_has_min_ties, "min(x) splits the gradient evenly among tied elements")),
     Op("logsumexp", Fn("logsumexp"), 1, _logsumexp_forward, (lambda g, ans, x: g * F.exp(x - ans),),
        lambda sp, x: sp.log(sum(sp.exp(v) for v in np.ravel(x))), "logsumexp", "LogsumexpBackward0", False,
        Domain(cases=tuple((s, {}) for s in REDUCE))),
@@ -374,7 +439,7 @@ TABLE: list[Op] = [
        Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)})))),
     Op("stack", INTERNAL, None, _stack_forward,
        lambda g, ans, *xs, argnum: F.index(g, index=(argnum,)),
-       lambda sp, *xs: np.array(_object_stack(xs), dtype=object), "[…]", "StackBackward0", False,
+       lambda sp, *xs: np.stack([np.asarray(x, dtype=object) for x in xs]), "[…]", "StackBackward0", False,
        Domain(cases=((((), (), ()), {}), (((2,), (2,)), {}))),
        hint="the elements of an array must all have the same shape"),
 
@@ -400,10 +465,6 @@ OPS: dict[str, Op] = {op.key: op for op in TABLE}
 
 def _raise_shape():
     raise ValueError("shapes differ")
-
-
-def _object_stack(xs):
-    return [np.asarray(x, dtype=object) if isinstance(x, np.ndarray) else x for x in xs]
 
 
 def functions() -> dict[str, list[Op]]:

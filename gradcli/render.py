@@ -129,8 +129,23 @@ def _shape(v) -> str:
     return "[" + ",".join(str(n) for n in np.shape(v)) + "]"
 
 
-def eval_table(result, check: dict):
-    """Rich renderables: the value line, a table of variables with gradients, the check line."""
+def check_line(check) -> str:
+    """One line saying what the cross-check found."""
+    if check.status == "skipped":
+        return f"cross-check: skipped ({check.reason})"
+    if check.status in ("timeout", "error"):
+        return f"cross-check: {check.status} ({check.reason})"
+    err = "" if check.max_abs_err is None else f", max |error| {check.max_abs_err:.3g}"
+    tol = f"rtol {check.rtol:g}, atol {check.atol:g}"
+    if check.status == "ok":
+        return f"cross-check: ok ✓ ({check.method}{err}; {tol})"
+    if check.status == "nondifferentiable":
+        return "cross-check: not differentiable here; gradcli used " + "; ".join(check.conventions)
+    return f"cross-check: MISMATCH ✗ ({check.reason}{err}; {tol})"
+
+
+def eval_table(result, check):
+    """Rich renderables: the value line, a table of variables with gradients and checks, the check line."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -140,22 +155,109 @@ def eval_table(result, check: dict):
     if np.ndim(result.value):
         head.append(f"   shape {tuple(np.shape(result.value))}", "dim")
     parts = [head]
+    checked = check.status in ("ok", "mismatch", "nondifferentiable")
     if result.variables:
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
         table.add_column("variable")
         table.add_column("value", justify="right")
         table.add_column("gradient", justify="right")
+        if checked:
+            table.add_column("SymPy ∂/∂" if check.method == "sympy" else "check")
+            table.add_column("")
+        mismatch = check.status == "mismatch"
+        if mismatch:
+            table.add_column("difference", justify="right", style="red")
         grads = result.grad or {}
         for name in result.variables:
             g = grads.get(name)
             gtext = Text(fmt_value(g), "green") if g is not None else Text(
                 "not recorded (--no-grad)" if result.grad is None else "constant (not in --wrt)", "dim")
-            table.add_row(Text(name, "bold"), fmt_value(result.values[name]), gtext)
+            row = [Text(name, "bold"), fmt_value(result.values[name]), gtext]
+            if checked:
+                row += _check_cells(check, name)
+            if mismatch:
+                row.append(_difference(g, check.expected[name]) if name in check.expected else "")
+            table.add_row(*row)
         parts += [Text(""), table]
-    status = check.get("status")
-    reason = check.get("reason")
-    parts.append(Text(f"\ncross-check: {status}" + (f" ({reason})" if reason else ""), "dim"))
+    style = {"ok": "green", "mismatch": "bold red", "timeout": "yellow", "error": "red"}.get(check.status, "dim")
+    parts.append(Text("\n" + check_line(check), style))
     return Group(*parts)
+
+
+def _difference(got, want) -> str:
+    with np.errstate(invalid="ignore"):
+        d = np.asarray(got, dtype=np.float64) - np.asarray(want, dtype=np.float64)
+    if d.ndim == 0:
+        return f"{float(d):+.3g}"
+    return "[" + ", ".join(f"{x:+.3g}" for x in d.ravel()[:6]) + (", …]" if d.size > 6 else "]")
+
+
+def _check_cells(check, name: str) -> list:
+    from rich.text import Text
+    if name not in check.agree:
+        return ["", ""]
+    expected = check.expected.get(name)
+    formula = (check.symbolic or {}).get(name)
+    if check.method != "sympy":
+        cell = "directional finite differences"
+    elif isinstance(formula, str):
+        cell = f"{formula} = {fmt_num(expected)}" if formula != fmt_num(expected) else formula
+    elif not check.agree[name]:
+        cell = fmt_value(expected)
+    else:
+        flat = np.ravel(np.asarray(formula, dtype=object))
+        cell = ", ".join(flat) if sum(map(len, flat)) <= 40 else f"agrees on all {flat.size} elements"
+    ok = check.agree[name]
+    mark = Text("✓", "green") if ok else Text("≈" if check.status == "nondifferentiable" else "✗", "bold red")
+    return [cell, mark]
+
+
+def symbolic_record(sres, check) -> dict:
+    """JSON for a result with free variables: value and gradients are formula strings."""
+    return {"expr": sres.expr.source, "value": sres.value_text(), "shape": list(sres.value.shape),
+            "grad": sres.grad_text() if sres.grad else ({} if sres.grad is not None else None),
+            "free": sres.free, "check": check}
+
+
+def symbolic_tsv(sres) -> str:
+    grads = sres.grad_text()
+    rows = [TSV_HEADER, "\t".join(["output", _one_line(sres.expr.source), _shape(sres.value),
+                                   _text_cell(sres.value_text()), ""])]
+    for name in sres.variables:
+        value = sres.values[name] if name in sres.values else "free"
+        shape = _shape(sres.values[name]) if name in sres.values else "[]"
+        rows.append("\t".join(["var", name, shape, tsv_cell(value), _text_cell(grads.get(name))]))
+    return "\n".join(rows)
+
+
+def _text_cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v.replace("\t", " ")
+    return "[" + ",".join(_text_cell(x) for x in v) + "]"
+
+
+def symbolic_table(sres):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    value = sres.value_text()
+    head = Text.assemble((_one_line(sres.expr.source), "bold"), "  =  ",
+                         (value if isinstance(value, str) else str(value), "bold cyan"),
+                         (f"   free: {', '.join(sres.free)}", "dim"))
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("variable")
+    table.add_column("value", justify="right")
+    table.add_column("gradient (symbolic)")
+    grads = sres.grad_text()
+    for name in sres.variables:
+        shown = fmt_value(sres.values[name]) if name in sres.values else Text("free", "italic")
+        g = grads.get(name)
+        table.add_row(Text(name, "bold"), shown, Text(g if isinstance(g, str) else str(g), "green")
+                      if g is not None else Text("constant (not in --wrt)", "dim"))
+    return Group(head, Text(""), table)
 
 
 def graph_tree(result):

@@ -1,0 +1,443 @@
+"""Expr -> SymPy, symbolic derivatives, and the cross-check of the engine's gradients.
+
+The SymPy expression is built from gradcli's own graph through the op table's
+SymPy builders; user text never reaches SymPy's parser. Array variables get one
+real symbol per element (`x[0]`, `M[1,0]`) up to SYMPY_CAP elements in all;
+above that the check is a randomized directional finite difference.
+
+SymPy is imported here, lazily: only commands that need it pay for it.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradcli.errors import GradcliError
+from gradcli.evaluate import Check, skipped_check
+from gradcli.expr import Expr
+
+SYMPY_CAP = 256             # per-element symbols for at most this many elements in all
+PRECISION = 30              # decimal digits for evaluating SymPy's derivative at the point
+FD_DIRECTIONS = 3
+FD_RTOL = 1e-6              # what central differences with Richardson extrapolation can promise
+
+
+class CheckTimeout(Exception):
+    """SymPy did not finish within the check timeout."""
+
+
+def sympy():
+    import sympy as sp
+    return sp
+
+
+@contextmanager
+def deadline(seconds: float | None):
+    """Raise CheckTimeout in this block after `seconds` (main thread, POSIX; otherwise no limit)."""
+    usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise CheckTimeout(f"SymPy took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# -- Expr -> SymPy ---------------------------------------------------------------
+def element_symbols(name: str, shape: tuple) -> np.ndarray:
+    """Real symbols for a variable: x, or x[0], x[1], ... or M[0,1], as an object array."""
+    sp = sympy()
+    if shape == ():
+        return np.asarray(sp.Symbol(name, real=True), dtype=object)
+    out = np.empty(shape, dtype=object)
+    for idx in np.ndindex(shape):
+        out[idx] = sp.Symbol(f"{name}[{','.join(map(str, idx))}]", real=True)
+    return out
+
+
+def number(value: float):
+    """A float as SymPy: an Integer when whole, else the exact binary Float."""
+    from gradcli.ops import OPS
+    return OPS["num"].sympy(sympy(), value=value)
+
+
+def to_sympy(expr: Expr, env: dict) -> np.ndarray:
+    """SymPy value of expr (an object array, 0-d for a scalar); env: name -> object array."""
+    sp = sympy()
+    memo: dict[int, np.ndarray] = {}
+    for node in expr.nodes():
+        op, kw = node.op, node.kw
+        if op.key == "var":
+            value = env[kw["name"]]
+        elif not node.args:
+            value = op.sympy(sp, **kw)
+        elif op.elementwise:
+            value = np.frompyfunc(lambda *xs, op=op: op.sympy(sp, *xs), len(node.args), 1)(
+                *(memo[a.id] for a in node.args))
+        else:
+            value = op.sympy(sp, *(memo[a.id] for a in node.args), **kw)
+        memo[node.id] = np.asarray(value, dtype=object)
+    return memo[expr.id]
+
+
+# -- SymPy -> numbers ------------------------------------------------------------
+def evaluate_at(e, point: dict) -> float:
+    """A SymPy expression's value at the point, computed to PRECISION digits; nan if not real."""
+    sp = sympy()
+    value = e.xreplace(point).evalf(PRECISION)
+    if value.is_real is False or value.has(sp.I):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return _special(value)
+
+
+def _special(value) -> float:
+    sp = sympy()
+    if value == sp.oo:
+        return math.inf
+    if value == -sp.oo:
+        return -math.inf
+    if value == sp.zoo:
+        return math.inf                 # complex infinity: infinite, of no sign
+    return math.nan
+
+
+def point_of(values: dict, symbols: dict) -> dict:
+    """{symbol: exact Float of the value}, for every bound element."""
+    sp = sympy()
+    out = {}
+    for name, syms in symbols.items():
+        if name in values:
+            vals = np.broadcast_to(np.asarray(values[name], dtype=np.float64), syms.shape)
+            for idx in np.ndindex(syms.shape):
+                v = float(vals[idx])
+                out[syms[idx]] = sp.Float(v, PRECISION) if math.isfinite(v) else number(v)
+    return out
+
+
+# -- printing ---------------------------------------------------------------------
+def to_text(e) -> str:
+    """gradcli syntax: ^ for power, abs, max, e, exact float digits; pastes back into eval."""
+    return _printer().doprint(e)
+
+
+_PRINTER = None
+
+
+def _printer():
+    global _PRINTER
+    if _PRINTER is None:
+        from sympy.printing.str import StrPrinter
+
+        class GradcliPrinter(StrPrinter):
+            def _print_Pow(self, expr, rational=False):
+                return super()._print_Pow(expr, rational).replace("**", "^")
+
+            def _print_Float(self, expr):
+                value = float(expr)
+                from gradcli.render import fmt_num
+                return fmt_num(value)
+
+            def _print_Exp1(self, expr):
+                return "e"
+
+            def _print_Abs(self, expr):
+                return f"abs({self._print(expr.args[0])})"
+
+            def _print_Heaviside(self, expr):
+                return f"heaviside({self._print(expr.args[0])})"
+
+            def _print_MinMaxBase(self, expr):
+                name = "max" if type(expr).__name__ == "Max" else "min"
+                args = [self._print(a) for a in expr.args]
+                text = args[-1]
+                for a in reversed(args[:-1]):
+                    text = f"{name}({a}, {text})"
+                return text
+
+            _print_Max = _print_MinMaxBase
+            _print_Min = _print_MinMaxBase
+
+            def _print_Infinity(self, expr):
+                return "inf"
+
+            def _print_NegativeInfinity(self, expr):
+                return "-inf"
+
+        _PRINTER = GradcliPrinter()
+    return _PRINTER
+
+
+def text_array(values: np.ndarray):
+    """A string, or nested lists of strings, shaped like the array."""
+    if values.ndim == 0:
+        return to_text(values[()])
+    if values.ndim == 1:
+        return [to_text(v) for v in values]
+    return [text_array(row) for row in values]
+
+
+# -- derivatives -------------------------------------------------------------------
+def diff(f, symbol):
+    """SymPy's derivative; terms of a sum that do not contain the symbol are skipped (they give 0)."""
+    sp = sympy()
+    if f.is_Add:
+        return sp.Add(*[term.diff(symbol) for term in f.args if symbol in term.free_symbols])
+    return f.diff(symbol)
+
+
+def scalar_output(out: np.ndarray, seed) -> object:
+    """sum(seed * out): the scalar whose gradient backward(seed) computes."""
+    sp = sympy()
+    if seed is None:
+        return out[()] if out.ndim == 0 else out.reshape(-1)[0]
+    weights = np.broadcast_to(np.asarray(seed, dtype=np.float64), out.shape)
+    return sp.Add(*[number(float(w)) * o for w, o in zip(weights.reshape(-1), out.reshape(-1)) if w != 0])
+
+
+# -- the cross-check -----------------------------------------------------------------
+def cross_check(result, *, rtol: float = 1e-9, atol: float = 1e-12, timeout: float | None = 5.0) -> Check:
+    """Compare the engine's gradients in `result` with SymPy's (or finite differences)."""
+    if result.grad is None:
+        return skipped_check("--no-grad")
+    if not result.wrt:
+        return skipped_check("no variable to differentiate")
+    total = sum(int(np.size(result.values[n])) for n in result.variables)
+    if total > SYMPY_CAP:
+        check = finite_difference_check(result, rtol=rtol, atol=atol)
+        check.reason = f"{total} elements: more than {SYMPY_CAP} for per-element symbols"
+        return check
+    try:
+        with deadline(timeout):
+            expected, formulas = sympy_gradient(result)
+    except CheckTimeout as exc:
+        return Check("timeout", "sympy", reason=f"{exc}; raise --check-timeout to wait longer",
+                     rtol=rtol, atol=atol)
+    except (RecursionError, MemoryError, ValueError, TypeError, ArithmeticError, AttributeError) as exc:
+        return Check("error", "sympy", reason=f"SymPy failed: {type(exc).__name__}: {exc}"[:300],
+                     rtol=rtol, atol=atol)
+    return compare(result, expected, "sympy", formulas, rtol, atol)
+
+
+def sympy_gradient(result) -> tuple[dict, dict]:
+    """SymPy's gradient of sum(seed * output) at the point: values and formula texts per variable."""
+    symbols = {n: element_symbols(n, np.shape(result.values[n])) for n in result.variables}
+    out = to_sympy(result.expr, symbols)
+    f = scalar_output(out, result.seed)
+    point = point_of(result.values, symbols)
+    expected, formulas = {}, {}
+    for name in result.wrt:
+        syms = symbols[name]
+        derivs = np.empty(syms.shape, dtype=object)
+        values = np.empty(syms.shape, dtype=np.float64)
+        for idx in np.ndindex(syms.shape):
+            derivs[idx] = diff(f, syms[idx])
+            values[idx] = evaluate_at(derivs[idx], point)
+        expected[name] = float(values) if values.ndim == 0 else values
+        formulas[name] = text_array(derivs)
+    return expected, formulas
+
+
+def close(got, want, rtol: float, atol: float) -> np.ndarray:
+    """Elementwise agreement: |got - want| <= atol + rtol*|want|; equal infinities and NaN == NaN agree."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True) | (got == want)
+
+
+def abs_error(got, want) -> float:
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(got - want)
+    err = np.where((got == want) | (np.isnan(got) & np.isnan(want)), 0.0, err)
+    return float(np.max(err)) if err.size else 0.0
+
+
+def compare(result, expected: dict, method: str, formulas, rtol: float, atol: float) -> Check:
+    agree = {n: bool(np.all(close(result.grad[n], expected[n], rtol, atol))) for n in expected}
+    err = max((abs_error(result.grad[n], expected[n]) for n in expected), default=0.0)
+    check = Check("ok", method, err, formulas, expected, agree, rtol=rtol, atol=atol)
+    if not all(agree.values()):
+        conventions = kinks(result)
+        if conventions:
+            check.status = "nondifferentiable"
+            check.conventions = conventions
+            check.reason = "the point is not differentiable; gradcli uses the conventions listed"
+        else:
+            check.status = "mismatch"
+            bad = ", ".join(n for n, ok in agree.items() if not ok)
+            check.reason = f"the engine and {method} disagree on {bad}"
+    return check
+
+
+def kinks(result) -> list[str]:
+    """Conventions used at non-differentiable points the computation passed through."""
+    found = []
+    for node, t in zip(result.nodes, result.tensors):
+        kink = node.op.kink
+        if kink is not None and t.requires_grad and kink.where(*(a.data for a in t.grad_fn.inputs)):
+            found.append(f"{kink.convention}, at '{node.text}'")
+    return found
+
+
+def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0) -> Check:
+    """<grad, v> against central differences of the output along random directions v."""
+    from gradcli.evaluate import evaluate
+    rng = np.random.default_rng(seed)
+    seed_w = None if result.seed is None else np.asarray(result.seed, dtype=np.float64)
+
+    def f(shifted: dict) -> float:
+        out = evaluate(result.expr, shifted, grad=False).value
+        return float(np.sum(out * seed_w)) if seed_w is not None else float(np.sum(out))
+
+    expected, agree, worst = {}, {}, 0.0
+    tol = max(rtol, FD_RTOL)
+    for name in result.wrt:
+        x = np.asarray(result.values[name], dtype=np.float64)
+        g = np.asarray(result.grad[name], dtype=np.float64)
+        ok = True
+        for _ in range(FD_DIRECTIONS):
+            v = rng.normal(size=x.shape)
+            h = 1e-4 * (1.0 + float(np.max(np.abs(x)))) / max(1.0, float(np.sqrt(np.sum(v * v))))
+
+            def along(t, name=name, x=x, v=v):
+                return f({**result.values, name: x + t * v})
+
+            d1 = (along(h) - along(-h)) / (2 * h)
+            d2 = (along(h / 2) - along(-h / 2)) / h
+            numeric = (4 * d2 - d1) / 3              # Richardson: error O(h^4)
+            analytic = float(np.sum(g * v))
+            scale = float(np.sqrt(np.sum(g * g)) * np.sqrt(np.sum(v * v))) + abs(numeric)
+            err = abs(analytic - numeric)
+            if not (math.isfinite(analytic) and math.isfinite(numeric)):
+                err = 0.0 if analytic == numeric or (math.isnan(analytic) and math.isnan(numeric)) else math.inf
+            worst = max(worst, err)
+            ok = ok and err <= atol + tol * scale
+        agree[name] = ok
+    check = Check("ok", "finite-difference", worst, None, expected, agree, rtol=tol, atol=atol)
+    if not all(agree.values()):
+        conventions = kinks(result)
+        check.status = "nondifferentiable" if conventions else "mismatch"
+        check.conventions = conventions
+    return check
+
+
+# -- free variables ---------------------------------------------------------------------
+@dataclass
+class SymbolicResult:
+    """A result with free variables: value and gradients are SymPy expressions."""
+    expr: Expr
+    value: object           # object array (0-d for a scalar)
+    grad: dict              # name -> object array
+    values: dict            # bound name -> value
+    variables: list
+    free: list
+    wrt: list
+
+    def value_text(self):
+        return text_array(self.value)
+
+    def grad_text(self) -> dict:
+        return {n: text_array(g) for n, g in self.grad.items()}
+
+
+def symbolic_evaluate(expr: Expr, values: dict, *, wrt=None, grad_output=None, grad: bool = True,
+                      timeout: float | None = 5.0) -> SymbolicResult:
+    """Value and gradients with the unbound variables left as symbols (bound ones substituted)."""
+    from gradcli.evaluate import check_names
+    from gradcli.values import read_value
+
+    sp = sympy()
+    names = check_names(expr, values, wrt)
+    bound = {n: read_value(v, f"value of {n}") for n, v in values.items()}
+    free = [n for n in names if n not in bound]
+    symbols = {n: element_symbols(n, np.shape(bound.get(n, 0.0))) for n in names}
+    nice = {}
+    for n in bound:
+        vals = np.broadcast_to(np.asarray(bound[n], dtype=np.float64), symbols[n].shape)
+        for idx in np.ndindex(vals.shape):
+            nice[symbols[n][idx]] = number(float(vals[idx]))
+    wanted = names if wrt is None else [n for n in names if n in set(wrt)]
+    try:
+        with deadline(timeout):
+            out = to_sympy(expr, symbols)
+            value = np.frompyfunc(lambda e: e.xreplace(nice), 1, 1)(out) if out.ndim else \
+                np.asarray(out[()].xreplace(nice), dtype=object)
+            grads = {}
+            if grad:
+                seed = None if grad_output is None else read_value(grad_output, "--grad-output")
+                if out.size != 1 and seed is None:
+                    raise GradcliError("the output is not a scalar: give --grad-output",
+                                       expr.span, source=expr.source)
+                f = scalar_output(out, seed)
+                for n in wanted:
+                    syms = symbols[n]
+                    d = np.empty(syms.shape, dtype=object)
+                    for idx in np.ndindex(syms.shape):
+                        d[idx] = diff(f, syms[idx]).xreplace(nice)
+                    grads[n] = d
+    except CheckTimeout as exc:
+        raise GradcliError(f"the symbolic result took too long: {exc}",
+                           hint="give every variable a value, or raise --check-timeout") from None
+    return SymbolicResult(expr, np.asarray(value, dtype=object), grads, bound, names, free, wanted)
+
+
+def derivatives(expr: Expr, wrt=None, *, simplify: bool = True, timeout: float | None = 5.0) -> tuple[dict, bool]:
+    """name -> SymPy derivative of a scalar expression (every variable a symbol), and whether simplified.
+
+    Simplification gets its own timeout; if it runs out the plain derivatives are returned.
+    """
+    from gradcli.evaluate import check_names
+    sp = sympy()
+    names = check_names(expr, {}, wrt)
+    wanted = names if wrt is None else [n for n in names if n in set(wrt)]
+    symbols = {n: element_symbols(n, ()) for n in names}
+    try:
+        with deadline(timeout):
+            out = to_sympy(expr, symbols)
+            if out.size != 1:
+                raise GradcliError(f"gradcli diff needs a scalar expression; this one has shape {out.shape}",
+                                   expr.span, source=expr.source,
+                                   hint="wrap it in sum(...), or use gradcli jacobian")
+            f = out.reshape(-1)[0]
+            result = {n: diff(f, symbols[n][()]) for n in wanted}
+    except CheckTimeout as exc:
+        raise GradcliError(f"the derivative took too long: {exc}", hint="raise --check-timeout") from None
+    if not simplify:
+        return result, False
+    try:
+        with deadline(timeout):
+            return {n: simpler(d) for n, d in result.items()}, True
+    except CheckTimeout:
+        return result, False
+
+
+def simpler(d):
+    """SymPy's simplify(d) if it prints shorter and still reads as gradcli syntax, else d."""
+    from gradcli.errors import ParseError
+    from gradcli.parser import parse
+    s = sympy().simplify(d)
+    text = to_text(s)
+    if len(text) >= len(to_text(d)):
+        return d
+    try:
+        parse(text)
+    except ParseError:
+        return d
+    return s
