@@ -146,7 +146,7 @@ def _has_min_ties(x):
 
 
 def _pow_kink(a, b):
-    return np.any((a == 0) & ((b < 1) | (b != np.round(b))))
+    return np.any(a == 0)
 
 
 # -- helpers for rules too long for one line ---------------------------------

@@ -77,8 +77,9 @@ def test_readme_python_example_runs():
 def update() -> None:
     text = README.read_text()
     for command, expected in console_examples(text):
-        got = run(command)
-        text = text.replace(f"$ {command}\n{expected}", f"$ {command}\n{got}", 1)
+        got = "\n".join(line.rstrip() for line in run(command).splitlines())
+        old = f"$ {command}\n{expected}\n" if expected else f"$ {command}\n"
+        text = text.replace(old, f"$ {command}\n{got}\n", 1)
     README.write_text(text)
 
 

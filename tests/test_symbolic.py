@@ -75,8 +75,9 @@ def expressions(draw, depth=3):
     return f"({draw(expressions(depth - 1))}) {token} ({draw(expressions(depth - 1))})"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=expressions(), a=st.floats(0.2, 2.0), b=st.floats(0.2, 2.0), c=st.floats(-2.0, 2.0))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=expressions(), a=st.floats(0.2, 2.0), b=st.floats(0.2, 2.0),
+       c=st.floats(0.2, 2.0) | st.floats(-2.0, -0.2))
 def test_random_expressions_engine_equals_sympy_and_finite_differences(text, a, b, c):
     expr = gradcli.parse(text)
     assume(expr.variables())
@@ -86,7 +87,8 @@ def test_random_expressions_engine_equals_sympy_and_finite_differences(text, a, 
     assume(all(np.isfinite(g) and abs(g) < 1e8 for g in result.grad.values()))
     check = cross_check(result, timeout=20)
     assume(check.status != "timeout")
-    assert check.status == "ok", (text, values, result.grad, check)
+    # At a kink (0^a, a tie) SymPy and gradcli may legitimately differ: the check must say so.
+    assert check.status == ("nondifferentiable" if check.conventions else "ok"), (text, values, result.grad, check)
     fd = gradcli.symbolic.finite_difference_check(result, rtol=1e-9, atol=1e-9)
     assert fd.status == "ok", (text, values, result.grad, fd)
 
