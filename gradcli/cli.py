@@ -6,8 +6,12 @@ cross-check disagreed, 2 bad usage or input, 130 interrupted.
 from __future__ import annotations
 
 import difflib
+import io
 import os
+import signal
 import sys
+import time
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -17,7 +21,7 @@ from typer.core import TyperCommand
 
 from gradcli.errors import GradcliError
 
-EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPT, EXIT_BUG = 0, 1, 2, 130, 70
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPT, EXIT_TERMINATED, EXIT_BUG = 0, 1, 2, 130, 143, 70
 
 
 class Format(str, Enum):
@@ -34,6 +38,8 @@ class BindingCommand(TyperCommand):
     (--a -2). The first positional word is the expression, even if it
     starts with '-' (-x^2). Bindings are left in ctx.meta["bindings"].
     """
+
+    positional_bindings = True          # NAME=VALUE after the expression binds a variable
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         takes_value = {}
@@ -57,7 +63,7 @@ class BindingCommand(TyperCommand):
                     if value is None:
                         raise click_exc.UsageError(f"{word} needs a value, as in {word} 2", ctx)
                 self._bind(ctx, bindings, name[2:], value, word)
-            elif positional and eq and name.isidentifier():                      # a=2 after the expression
+            elif self.positional_bindings and positional and eq and name.isidentifier():   # a=2 after EXPR
                 self._bind(ctx, bindings, name, value, word)
             else:
                 positional.append(word)
@@ -72,6 +78,11 @@ class BindingCommand(TyperCommand):
         if name in bindings:
             raise click_exc.UsageError(f"'{name}' is given a value twice", ctx)
         bindings[name] = value
+
+
+class FilesCommand(BindingCommand):
+    """Positional words are files; variables are bound only as --NAME VALUE."""
+    positional_bindings = False
 
 
 def _version(value: bool) -> None:
@@ -126,6 +137,9 @@ def eval_command(
     retain_grad: Annotated[bool, typer.Option(
         "--retain-grad", help="Keep and show gradients of intermediate nodes.")] = False,
     tree: Annotated[bool, typer.Option("--tree", help="Also show the computational graph.")] = False,
+    points: Annotated[Optional[str], typer.Option(
+        "--points", metavar="FILE", help="CSV of points (header: variable names; - for stdin): value and "
+                                         "gradient at every row, as CSV value,d_a,... (JSON lines with -f json).")] = None,
     check: CheckOpt = True,
     rtol: RtolOpt = 1e-9,
     atol: AtolOpt = 1e-12,
@@ -138,8 +152,10 @@ def eval_command(
 
     bindings = ctx.meta["bindings"]
     parsed = parse(expr)
-    _reject_option_typos(bindings, parsed.variables(), ctx.meta["own_options"])
     names = _names(wrt)
+    if points is not None:
+        return _points(parsed, points, bindings, names, fmt, check, rtol, atol, check_timeout)
+    _reject_option_typos(bindings, parsed.variables(), ctx.meta["own_options"])
     if any(n not in bindings for n in parsed.variables()):
         return _free_eval(parsed, bindings, names, grad_output, not no_grad, check_timeout, fmt)
     result = evaluate(parsed, bindings, wrt=names, grad_output=grad_output, grad=not no_grad,
@@ -230,6 +246,223 @@ def diff_command(
     return EXIT_OK
 
 
+def _points(parsed, path: str, bindings: dict, wrt, fmt: Format, check: bool, rtol, atol, timeout) -> int:
+    """--points: value and gradient at every row of a CSV, computed over whole columns."""
+    from gradcli import render
+    from gradcli.batch import read_points
+    from gradcli.evaluate import evaluate, evaluate_rows
+
+    with _open_input(path) as stream:
+        header, data = read_points(stream)
+    columns = {name: data[:, i] for i, name in enumerate(header)}
+    value, grads, notes = evaluate_rows(parsed, columns, bindings, wrt)
+    _notes(notes)
+    out = Stream()
+    cols = [value.tolist()] + [g.tolist() for g in grads.values()]
+    n = len(value)
+    with out.guard(), Progress("rows", total=n) as progress:
+        if fmt is Format.json:
+            keys = list(grads)
+            for i, row in enumerate(zip(*cols)):
+                out.write(render.dumps({"row": i + 1, "value": render.to_json(row[0]),
+                                        "grad": {k: render.to_json(g) for k, g in zip(keys, row[1:])}}))
+                progress.advance()
+        else:
+            sep = "\t" if fmt is Format.tsv else ","
+            out.write(sep.join(["value", *(f"d_{k}" for k in grads)]))
+            step = 10_000
+            for start in range(0, n, step):
+                chunk = zip(*(c[start:start + step] for c in cols))
+                out.write("\n".join(sep.join(map(repr, row)) for row in chunk))
+                progress.advance(min(step, n - start))
+    if not check or n == 0:
+        return EXIT_OK
+    from gradcli.symbolic import cross_check
+    sample = sorted({0, n // 2, n - 1})
+    verdicts = []
+    for i in sample:
+        row = {k: float(columns[k][i]) for k in parsed.variables() if k in columns}
+        row.update({k: v for k, v in bindings.items() if k in parsed.variables() and k not in row})
+        verdicts.append((i + 1, cross_check(evaluate(parsed, row, wrt=wrt), rtol=rtol, atol=atol,
+                                            timeout=timeout or None)))
+    bad = [f"row {i}: {v.status}" for i, v in verdicts if v.status != "ok"]
+    sys.stderr.write(f"cross-check on rows {', '.join(str(i) for i, _ in verdicts)}: "
+                     + ("; ".join(bad) if bad else "ok") + "\n")
+    return EXIT_MISMATCH if any(v.status == "mismatch" for _, v in verdicts) else EXIT_OK
+
+
+BATCH_EPILOG = """Examples:
+
+  printf 'a*b+c where a=2, b=3, c=4\\nx^2 where x=5\\n' | gradcli batch -f json
+
+  gradcli batch jobs.txt --no-check -f tsv
+
+  gradcli batch jobs.txt --a 3       (a = 3 wherever a line gives a no value)
+"""
+
+
+@app.command("batch", cls=FilesCommand, epilog=BATCH_EPILOG)
+def batch_command(
+    ctx: typer.Context,
+    files: Annotated[Optional[list[str]], typer.Argument(
+        metavar="[FILE]...", show_default=False,
+        help="Files of jobs, one a line: EXPR, EXPR where a=2, b=[1,2], or a JSON object. "
+             "None or - reads standard input. --NAME VALUE gives every line a default.")] = None,
+    wrt: WrtOpt = None,
+    check: CheckOpt = True,
+    rtol: RtolOpt = 1e-9,
+    atol: AtolOpt = 1e-12,
+    check_timeout: TimeoutOpt = 5.0,
+    fmt: FormatOpt = Format.table,
+) -> int:
+    """Run many jobs: one record per job, in input order, as soon as each is ready."""
+    from gradcli import batch, render
+
+    paths = files or ["-"]
+    for path in paths:
+        if path != "-" and not os.path.isfile(path):
+            raise GradcliError(f"cannot read {path!r}: no such file")
+    options = batch.Options(defaults=ctx.meta["bindings"], wrt=_names(wrt), check=check, rtol=rtol,
+                            atol=atol, timeout=check_timeout or None)
+    out = Stream()
+    done = failed = 0
+    collected = []
+    try:
+        with out.guard(), Progress("jobs") as progress:
+            if fmt is Format.tsv:
+                out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER)
+            for path in paths:
+                with _open_input(path) as stream:
+                    for rec in batch.run(batch.lines_of(stream), options):
+                        if fmt is Format.json:
+                            line = render.batch_record(rec)
+                            if len(paths) > 1:
+                                line = {"file": path, **line}
+                            out.write(render.dumps(line))
+                        elif fmt is Format.tsv:
+                            text = render.batch_tsv(rec)
+                            out.write("\n".join(f"{path}\t{r}" for r in text.split("\n")) if len(paths) > 1 else text)
+                        else:
+                            collected.append(rec)
+                        done += 1
+                        failed += rec.failed
+                        progress.advance()
+    except (KeyboardInterrupt, Terminated):
+        sys.stderr.write(f"stopped after {done} jobs; every record written is complete\n")
+        raise
+    if fmt is Format.table:
+        console = _console()
+        console.print(render.batch_table(collected))
+        console.print(f"{done} jobs, {failed} failed or disagreed", style="dim")
+    return EXIT_MISMATCH if failed else EXIT_OK
+
+
+class Terminated(Exception):
+    """SIGTERM arrived."""
+
+
+class Stream:
+    """Writes whole lines to stdout, flushed at once. A Ctrl-C or SIGTERM that arrives
+    while a line is being written takes effect only when the line is complete."""
+
+    def __init__(self):
+        self.writing = False
+        self.pending: BaseException | None = None
+
+    def write(self, text: str) -> None:
+        self.writing = True
+        try:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+        finally:
+            self.writing = False
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            raise pending
+
+    @contextmanager
+    def guard(self):
+        if threading_main() is False:
+            yield
+            return
+
+        def handler(signum, frame):
+            exc = KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+            if self.writing:
+                self.pending = exc
+            else:
+                raise exc
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def threading_main() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+class Progress:
+    """A Rich progress display on stderr: only on a terminal, and only once a run passes a second."""
+
+    def __init__(self, what: str, total: int | None = None):
+        self.what, self.total = what, total
+        self.start = time.monotonic()
+        self.enabled = sys.stderr.isatty()
+        self.bar = self.task = None
+
+    def __enter__(self):
+        return self
+
+    def advance(self, n: int = 1) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                self.pending = getattr(self, "pending", 0) + n
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, \
+                TextColumn, TimeElapsedColumn
+            columns = [SpinnerColumn(), TextColumn(self.what)]
+            columns += [BarColumn(), MofNCompleteColumn()] if self.total else [TextColumn("{task.completed}")]
+            self.bar = Bar(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.what, total=self.total, completed=getattr(self, "pending", 0))
+        self.bar.advance(self.task, n)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
+@contextmanager
+def _open_input(path: str):
+    """A text stream for a path or '-' (stdin); undecodable bytes are kept, not fatal."""
+    if path == "-":
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:
+            yield sys.stdin
+            return
+        stream = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
+        try:
+            yield stream
+        finally:
+            stream.detach()
+        return
+    try:
+        stream = open(path, encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise GradcliError(f"cannot read {path!r}: {exc.strerror}") from None
+    with stream:
+        yield stream
+
+
 def _reject_option_typos(bindings: dict, variables: list[str], options: list[str]) -> None:
     for name in bindings:
         if name not in variables:
@@ -284,6 +517,8 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("interrupted\n")
         code = EXIT_INTERRUPT
+    except Terminated:
+        code = EXIT_TERMINATED
     except BrokenPipeError:
         _silence_stdout()
         code = EXIT_OK

@@ -253,3 +253,55 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
     return Result(expr=expr, value=_plain(root.data), grad=grads, values=bound, variables=names,
                   wrt=wrt_names, notes=notes, seed=None if seed is None else seed.data,
                   nodes=nodes, tensors=tensors)
+
+
+def elementwise_only(expr: Expr) -> bool:
+    """True if every op is elementwise, so rows of column arrays never mix."""
+    return all(node.op.elementwise or not node.args for node in expr.nodes())
+
+
+def evaluate_rows(expr: Expr, columns: dict, constants: dict | None = None, wrt=None) -> tuple:
+    """Value and gradients at every row of the column arrays, as arrays of length n.
+
+    Elementwise expressions run once on whole columns (seed: ones, so each row's
+    gradient is its own); others run row by row. constants: scalar values for
+    variables without a column.
+    """
+    constants = constants or {}
+    names = expr.variables()
+    n = len(next(iter(columns.values()))) if columns else 0
+    for name in names:
+        if name not in columns and name not in constants:
+            raise BindError(f"'{name}' has no column in the points file and no value",
+                            hint=f"add a column {name}, or give --{name} VALUE")
+    scalars = {}
+    for name in names:
+        if name not in columns:
+            value = read_value(constants[name], f"value of {name}")
+            if np.ndim(value):
+                raise BindError(f"--{name} must be a number to go with --points, not shape {np.shape(value)}")
+            scalars[name] = value
+    check_names(expr, {}, wrt)
+    wanted = names if wrt is None else [x for x in names if x in set(wrt)]
+    if elementwise_only(expr):
+        values = {k: np.asarray(columns[k], dtype=np.float64) for k in names if k in columns}
+        values.update({k: np.full(n, v) for k, v in scalars.items()})
+        result = evaluate(expr, values, wrt=wanted, grad_output=np.ones(n) if names else None)
+        value = np.broadcast_to(np.asarray(result.value, dtype=np.float64), (n,))
+        grads = {k: np.broadcast_to(np.asarray(result.grad[k], dtype=np.float64), (n,)) for k in wanted}
+        return value, grads, result.notes
+    value = np.empty(n)
+    grads = {k: np.empty(n) for k in wanted}
+    notes = []
+    for i in range(n):
+        row = {k: float(columns[k][i]) for k in names if k in columns}
+        row.update(scalars)
+        result = evaluate(expr, row, wrt=wanted)
+        if np.ndim(result.value):
+            raise ShapeError(f"with --points the expression must give one number a row, not shape "
+                             f"{np.shape(result.value)}", expr.span, source=expr.source)
+        value[i] = result.value
+        for k in wanted:
+            grads[k][i] = result.grad[k]
+        notes = notes or result.notes
+    return value, grads, notes

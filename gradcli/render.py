@@ -310,3 +310,64 @@ def graph_tree(result):
 def _short(v) -> str:
     text = fmt_value(v)
     return text if "\n" not in text else " ".join(text.split())
+
+
+# -- batch records ------------------------------------------------------------------
+def _clean(text: str) -> str:
+    """Text safe to print: undecodable bytes (kept as surrogates on input) become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def batch_record(rec) -> dict:
+    """The JSON line of one batch job: "line" first, then eval's fields or an "error"."""
+    if rec.error is not None:
+        error = {"type": rec.error_type, "message": _clean(rec.error.message), "column": rec.column}
+        if rec.error.hint:
+            error["hint"] = _clean(rec.error.hint)
+        return {"line": rec.line, "expr": _clean(rec.expr), "error": error}
+    if rec.symbolic is not None:
+        skipped = {"status": "skipped", "method": None, "max_abs_err": None, "symbolic": None,
+                   "reason": f"symbolic result: {', '.join(rec.symbolic.free)} free"}
+        return {"line": rec.line, **symbolic_record(rec.symbolic, skipped)}
+    return {"line": rec.line, **eval_record(rec.result, rec.check.record())}
+
+
+BATCH_TSV_HEADER = "line\t" + TSV_HEADER
+
+
+def batch_tsv(rec) -> str:
+    """The TSV rows of one job, each prefixed by its line number."""
+    if rec.error is not None:
+        body = "\t".join(["error", rec.error_type, "", _one_line(_clean(rec.error.message)), ""])
+        return f"{rec.line}\t{body}"
+    rows = (symbolic_tsv(rec.symbolic) if rec.symbolic is not None else eval_tsv(rec.result)).split("\n")[1:]
+    return "\n".join(f"{rec.line}\t{row}" for row in rows)
+
+
+def batch_table(records):
+    """One Rich table for a whole batch."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(header_style="bold", show_lines=False)
+    table.add_column("line", justify="right", style="dim")
+    table.add_column("expression")
+    table.add_column("value", justify="right")
+    table.add_column("gradient")
+    table.add_column("check")
+    for rec in records:
+        expr = _one_line(_clean(rec.expr))
+        if rec.error is not None:
+            where = f" (column {rec.column})" if rec.column else ""
+            table.add_row(str(rec.line), expr, Text(f"{rec.error_type} error{where}", "red"),
+                          Text(_clean(rec.error.message), "red"), "")
+        elif rec.symbolic is not None:
+            grads = "\n".join(f"∂/∂{k} = {v}" for k, v in rec.symbolic.grad_text().items())
+            table.add_row(str(rec.line), expr, str(rec.symbolic.value_text()), grads, "symbolic")
+        else:
+            r = rec.result
+            grads = "\n".join(f"∂/∂{k} = {_short(v)}" for k, v in (r.grad or {}).items())
+            status = rec.check.status
+            mark = {"ok": ("ok ✓", "green"), "mismatch": ("MISMATCH ✗", "bold red")}.get(status, (status, "dim"))
+            table.add_row(str(rec.line), expr, _short(r.value), grads, Text(*mark))
+    return table

@@ -1,0 +1,229 @@
+"""Batch jobs: read lines, run each job, yield one record per job in input order.
+
+A line is `EXPR`, `EXPR where a=2, b=[1,2]`, or a JSON object
+{"expr": ..., "vars": {...}, "wrt": [...], "grad_output": ...}. Blank lines
+and `#` comments are skipped. Nothing here prints: the CLI renders records.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from gradcli.errors import BindError, GradcliError, ParseError, Span
+
+_WHERE = re.compile(r"\bwhere\b")
+_BINDING = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
+JSON_KEYS = {"expr", "vars", "wrt", "grad_output"}
+
+
+@dataclass
+class Job:
+    line: int
+    expr: str
+    values: dict = field(default_factory=dict)         # name -> value (text, number or list)
+    offsets: dict = field(default_factory=dict)        # name -> column offset of its value text in the line
+    expr_offset: int = 0
+    wrt: list | None = None
+    grad_output: object = None
+
+
+@dataclass
+class Record:
+    """What one job produced: a result (numeric or symbolic) and its check, or an error."""
+    line: int
+    expr: str
+    result: object = None
+    symbolic: object = None
+    check: object = None
+    error: GradcliError | None = None
+    error_type: str | None = None
+    column: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or (self.check is not None and self.check.status == "mismatch")
+
+
+def _split_top(text: str) -> list[tuple[int, str]]:
+    """Split at commas outside brackets; (offset, piece) pairs."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append((start, text[start:i]))
+            start = i + 1
+    parts.append((start, text[start:]))
+    return parts
+
+
+def parse_where(text: str, base: int) -> tuple[dict, dict]:
+    """`a=2, b=[1,2], c=1,2,3` -> values and their column offsets. A piece without `name=`
+    continues the previous value, so `c=1,2,3` is one vector."""
+    values: dict[str, str] = {}
+    offsets: dict[str, int] = {}
+    last = None
+    for offset, piece in _split_top(text):
+        m = _BINDING.match(piece)
+        if m:
+            last = m.group(1)
+            if last in values:
+                raise BindError(f"'{last}' is given a value twice", Span(base + offset, base + offset + len(piece)))
+            values[last] = piece[m.end():]
+            offsets[last] = base + offset + m.end()
+        elif last is not None:
+            values[last] += "," + piece
+        else:
+            raise BindError("expected name=value after 'where'", Span(base + offset, base + offset + max(1, len(piece))),
+                            hint="write: EXPR where a=2, b=[1,2]")
+    return values, offsets
+
+
+def parse_line(text: str, line: int) -> Job | None:
+    """A Job from one line, or None for a blank line or a comment."""
+    stripped = text.strip()
+    if not stripped or stripped.startswith("#"):
+        return None
+    if stripped.startswith("{"):
+        return _json_job(stripped, line)
+    lead = len(text) - len(text.lstrip())
+    m = _WHERE.search(text)
+    if m is None:
+        return Job(line, text.strip(), expr_offset=lead)
+    values, offsets = parse_where(text[m.end():], m.end())
+    return Job(line, text[:m.start()].strip(), values, offsets, expr_offset=lead)
+
+
+def _json_job(text: str, line: int) -> Job:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON: {exc.msg}", Span(exc.pos, exc.pos + 1), source=text) from None
+    if not isinstance(obj, dict):
+        raise ParseError("a JSON line must be an object with an \"expr\"", Span(0, 1), source=text)
+    unknown = sorted(set(obj) - JSON_KEYS)
+    if unknown:
+        raise BindError(f"unknown key {unknown[0]!r} in the JSON line",
+                        hint="the keys are expr, vars, wrt, grad_output")
+    expr = obj.get("expr")
+    if not isinstance(expr, str):
+        raise BindError("the JSON line needs \"expr\": a string")
+    values = obj.get("vars") or {}
+    if not isinstance(values, dict):
+        raise BindError("\"vars\" must be an object: {\"x\": 2, \"v\": [1, 2]}")
+    wrt = obj.get("wrt")
+    if isinstance(wrt, str):
+        wrt = [n.strip() for n in wrt.split(",") if n.strip()]
+    elif wrt is not None and not (isinstance(wrt, list) and all(isinstance(n, str) for n in wrt)):
+        raise BindError("\"wrt\" must be a list of names")
+    return Job(line, expr, dict(values), wrt=wrt, grad_output=obj.get("grad_output"))
+
+
+def lines_of(stream: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]]:
+    """(1-based physical line number, text without its newline)."""
+    for n, text in enumerate(stream, start):
+        yield n, text.rstrip("\r\n")
+
+
+@dataclass
+class Options:
+    defaults: dict = field(default_factory=dict)       # --NAME VALUE from the command line
+    wrt: list | None = None
+    check: bool = True
+    rtol: float = 1e-9
+    atol: float = 1e-12
+    timeout: float | None = 5.0
+
+
+def run(lines: Iterable[tuple[int, str]], options: Options) -> Iterator[Record]:
+    """One record per job, in input order, each yielded as soon as it is ready."""
+    for number, text in lines:
+        try:
+            job = parse_line(text, number)
+        except GradcliError as err:
+            yield _error_record(number, text, err, 0, text)
+            continue
+        if job is None:
+            continue
+        yield run_job(job, options, text)
+
+
+def run_job(job: Job, options: Options, text: str = "") -> Record:
+    from gradcli.evaluate import evaluate, skipped_check
+    from gradcli.parser import parse
+    try:
+        expr = parse(job.expr)
+        names = expr.variables()
+        values = {k: v for k, v in options.defaults.items() if k in names}
+        values.update(job.values)
+        wrt = job.wrt if job.wrt is not None else (
+            None if options.wrt is None else [n for n in options.wrt if n in names])
+        if any(n not in values for n in names):
+            from gradcli.symbolic import symbolic_evaluate
+            sres = symbolic_evaluate(expr, values, wrt=wrt, grad_output=job.grad_output, timeout=options.timeout)
+            return Record(job.line, job.expr, symbolic=sres)
+        result = evaluate(expr, values, wrt=wrt, grad_output=job.grad_output)
+        if options.check:
+            from gradcli.symbolic import cross_check
+            check = cross_check(result, rtol=options.rtol, atol=options.atol, timeout=options.timeout)
+        else:
+            check = skipped_check("--no-check")
+        return Record(job.line, job.expr, result=result, check=check)
+    except GradcliError as err:
+        return _error_record(job.line, job.expr, err, _column_base(job, err), text)
+    except RecursionError:
+        err = GradcliError("the expression is too deeply nested to process")
+        return _error_record(job.line, job.expr, err, 0, text)
+    except Exception as exc:  # a bug: the job still gets its record, and the run goes on
+        err = GradcliError(f"internal error (a bug in gradcli): {type(exc).__name__}: {exc}")
+        return _error_record(job.line, job.expr, err, 0, text, kind="internal")
+
+
+def _column_base(job: Job, err: GradcliError) -> int:
+    """Offset of the text the error's span points into, within the line."""
+    if err.where and err.where.startswith("value of "):
+        return job.offsets.get(err.where[len("value of "):], -1)
+    return job.expr_offset if err.source == job.expr else -1
+
+
+def _error_record(line: int, expr: str, err: GradcliError, base: int, text: str, kind: str | None = None) -> Record:
+    column = None
+    if err.span is not None and base >= 0:
+        column = base + err.span.start + 1
+        if text:
+            column = min(column, len(text) + 1)
+    return Record(line, expr, error=err, error_type=kind or err.kind, column=column)
+
+
+def read_points(stream, where: str = "--points") -> tuple[list[str], "np.ndarray"]:
+    """A CSV of numbers whose header names the variables: (names, rows x columns array)."""
+    import io
+
+    import numpy as np
+
+    header = stream.readline()
+    names = [n.strip() for n in header.strip().split(",")]
+    if not header.strip() or not all(n.isidentifier() for n in names):
+        raise BindError(f"the first line of {where} must name the variables, like: a,b,c",
+                        hint=f"found {header.strip()[:60]!r}")
+    if len(set(names)) != len(names):
+        raise BindError(f"a column name repeats in the header of {where}")
+    text = stream.read()
+    if not text.strip():
+        return names, np.empty((0, len(names)))
+    try:
+        data = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2, comments="#")
+    except ValueError as exc:
+        message = str(exc).split("\n")[0]
+        # numpy counts data rows from 0; say the file's line number instead.
+        message = re.sub(r"at row (\d+), column (\d+)",
+                         lambda m: f"on line {int(m.group(1)) + 2}, column {m.group(2)}", message)
+        raise BindError(f"{where}: {message}", hint="every row holds one number per column, "
+                        "separated by commas") from None
+    if data.shape[1] != len(names):
+        raise BindError(f"{where} has {data.shape[1]} numbers a row but {len(names)} names in its header")
+    return names, data
