@@ -24,6 +24,7 @@ class Job:
     expr: str
     values: dict = field(default_factory=dict)         # name -> value (text, number or list)
     offsets: dict = field(default_factory=dict)        # name -> column offset of its value text in the line
+    name_offsets: dict = field(default_factory=dict)   # name -> column offset of the name itself
     expr_offset: int = 0
     wrt: list | None = None
     grad_output: object = None
@@ -61,11 +62,12 @@ def _split_top(text: str) -> list[tuple[int, str]]:
     return parts
 
 
-def parse_where(text: str, base: int) -> tuple[dict, dict]:
-    """`a=2, b=[1,2], c=1,2,3` -> values and their column offsets. A piece without `name=`
-    continues the previous value, so `c=1,2,3` is one vector."""
+def parse_where(text: str, base: int) -> tuple[dict, dict, dict]:
+    """`a=2, b=[1,2], c=1,2,3` -> values, their column offsets, and the names' offsets.
+    A piece without `name=` continues the previous value, so `c=1,2,3` is one vector."""
     values: dict[str, str] = {}
     offsets: dict[str, int] = {}
+    name_offsets: dict[str, int] = {}
     last = None
     for offset, piece in _split_top(text):
         m = _BINDING.match(piece)
@@ -75,12 +77,13 @@ def parse_where(text: str, base: int) -> tuple[dict, dict]:
                 raise BindError(f"'{last}' is given a value twice", Span(base + offset, base + offset + len(piece)))
             values[last] = piece[m.end():]
             offsets[last] = base + offset + m.end()
+            name_offsets[last] = base + offset + m.start(1)
         elif last is not None:
             values[last] += "," + piece
         else:
             raise BindError("expected name=value after 'where'", Span(base + offset, base + offset + max(1, len(piece))),
                             hint="write: EXPR where a=2, b=[1,2]")
-    return values, offsets
+    return values, offsets, name_offsets
 
 
 def parse_line(text: str, line: int) -> Job | None:
@@ -94,8 +97,8 @@ def parse_line(text: str, line: int) -> Job | None:
     m = _WHERE.search(text)
     if m is None:
         return Job(line, text.strip(), expr_offset=lead)
-    values, offsets = parse_where(text[m.end():], m.end())
-    return Job(line, text[:m.start()].strip(), values, offsets, expr_offset=lead)
+    values, offsets, names = parse_where(text[m.end():], m.end())
+    return Job(line, text[:m.start()].strip(), values, offsets, names, expr_offset=lead)
 
 
 def _json_job(text: str, line: int) -> Job:
@@ -185,6 +188,10 @@ def run_job(job: Job, options: Options, text: str = "") -> Record:
 
 def _column_base(job: Job, err: GradcliError) -> int:
     """Offset of the text the error's span points into, within the line."""
+    if err.span is None and err.name in job.name_offsets:   # a binding in the where clause
+        err.span = Span(0, len(err.name))
+        return job.name_offsets[err.name]
+        return job.offsets.get(err.where[len("value of "):], -1)
     if err.where and err.where.startswith("value of "):
         return job.offsets.get(err.where[len("value of "):], -1)
     return job.expr_offset if err.source == job.expr else -1

@@ -269,7 +269,7 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: Format, check: bool, rt
                 progress.advance()
         else:
             sep = "\t" if fmt is Format.tsv else ","
-            out.write(sep.join(["value", *(f"d_{k}" for k in grads)]))
+            out.write(sep.join(["value", *(f"d_{k}" for k in grads)]), record=False)
             step = 10_000
             for start in range(0, n, step):
                 chunk = zip(*(c[start:start + step] for c in cols))
@@ -330,7 +330,7 @@ def batch_command(
     try:
         with out.guard(), Progress("jobs") as progress:
             if fmt is Format.tsv:
-                out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER)
+                out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER, record=False)
             for path in paths:
                 with _open_input(path) as stream:
                     for rec in batch.run(batch.lines_of(stream), options):
@@ -348,7 +348,8 @@ def batch_command(
                         failed += rec.failed
                         progress.advance()
     except (KeyboardInterrupt, Terminated):
-        sys.stderr.write(f"stopped after {done} jobs; every record written is complete\n")
+        sys.stderr.write(f"stopped after {out.records if fmt is not Format.table else done} jobs; "
+                         "every record written is complete\n")
         raise
     if fmt is Format.table:
         console = _console()
@@ -368,12 +369,14 @@ class Stream:
     def __init__(self):
         self.writing = False
         self.pending: BaseException | None = None
+        self.records = 0            # records written whole
 
-    def write(self, text: str) -> None:
+    def write(self, text: str, record: bool = True) -> None:
         self.writing = True
         try:
             sys.stdout.write(text + "\n")
             sys.stdout.flush()
+            self.records += record
         finally:
             self.writing = False
         if self.pending is not None:
@@ -430,7 +433,8 @@ class Progress:
                 TextColumn, TimeElapsedColumn
             columns = [SpinnerColumn(), TextColumn(self.what)]
             columns += [BarColumn(), MofNCompleteColumn()] if self.total else [TextColumn("{task.completed}")]
-            self.bar = Bar(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            console = Console(stderr=True, color_system=None) if plain_terminal() else Console(stderr=True)
+            self.bar = Bar(*columns, TimeElapsedColumn(), console=console, transient=True)
             self.bar.start()
             self.task = self.bar.add_task(self.what, total=self.total, completed=getattr(self, "pending", 0))
         self.bar.advance(self.task, n)
@@ -492,8 +496,15 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
+def plain_terminal() -> bool:
+    """NO_COLOR or TERM=dumb: no escape codes at all, not even bold."""
+    return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+
+
 def _console(stderr: bool = False):
     from rich.console import Console
+    if plain_terminal():
+        return Console(stderr=stderr, highlight=False, color_system=None)
     return Console(stderr=stderr, highlight=False)
 
 

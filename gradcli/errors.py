@@ -36,13 +36,14 @@ class GradcliError(Exception):
     kind = "error"
 
     def __init__(self, message: str, span: Span | None = None, *, source: str | None = None,
-                 hint: str | None = None, where: str | None = None):
+                 hint: str | None = None, where: str | None = None, name: str | None = None):
         super().__init__(message)
         self.message = message
         self.span = span
         self.source = source
         self.hint = hint
         self.where = where          # e.g. "value of --x": names the text the span points into
+        self.name = name            # the variable the error is about, if any
 
     @property
     def column(self) -> int | None:

@@ -121,13 +121,13 @@ def check_names(expr: Expr, values: dict, wrt) -> list[str]:
     for name in list(values) + list(wrt or []):
         if name in CONSTANTS:
             raise BindError(f"'{name}' is a constant ({CONSTANTS[name]!r}); it cannot be given a value",
-                            hint="rename the variable")
+                            hint="rename the variable", name=name)
         if name not in known:
             close = difflib.get_close_matches(name, names, n=1)
             what = "--wrt names" if name not in values else "a value is given for"
             hint = f"did you mean '{close[0]}'?" if close else \
                 (f"the expression's variables are {', '.join(names)}" if names else "the expression has no variables")
-            raise BindError(f"{what} '{name}', which is not a variable of the expression", hint=hint)
+            raise BindError(f"{what} '{name}', which is not a variable of the expression", hint=hint, name=name)
     return names
 
 

@@ -199,3 +199,39 @@ def test_closed_pipe_ends_quietly():
                           "| head -c 10", shell=True, capture_output=True, text=True, env=ENV)
     assert proc.stdout == '{"expr": "'
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("command", ["eval", "diff", "batch"])
+def test_every_command_has_help_with_examples(cli, command):
+    short, long = cli(command, "-h"), cli(command, "--help")
+    assert short.code == 0 and short.out == long.out
+    assert short.out.rstrip().splitlines()[-1].strip().startswith("gradcli ")
+    assert "Examples" in short.out
+
+
+def _on_a_terminal(env_extra):
+    import os
+    import pty
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in ENV.items() if k not in ("NO_COLOR", "TERM")}
+    proc = subprocess.run([sys.executable, "-m", "gradcli", "eval", "a*b", "--a", "2", "--b", "3", "--no-check"],
+                          stdout=follower, stderr=subprocess.DEVNULL, env={**env, **env_extra}, timeout=60)
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    return out.decode()
+
+
+def test_colour_only_on_a_terminal_that_wants_it():
+    assert "\x1b[" in _on_a_terminal({"TERM": "xterm-256color"})
+    assert "\x1b[" not in _on_a_terminal({"TERM": "xterm-256color", "NO_COLOR": "1"})
+    assert "\x1b[" not in _on_a_terminal({"TERM": "dumb"})
