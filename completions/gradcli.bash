@@ -2,7 +2,7 @@
 _gradcli() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     if [[ $COMP_CWORD -eq 1 ]]; then
-        COMPREPLY=($(compgen -W "eval diff batch --version --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "eval diff batch hessian jacobian minimize graph plot --version --help -h" -- "$cur"))
         return
     fi
     local opts="" files=""
@@ -21,6 +21,33 @@ _gradcli() {
         batch) opts="--wrt --check --no-check --rtol --atol --check-timeout --format -f --help -h"; files="yes"
             case "$prev" in
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
+            esac
+            ;;
+        hessian) opts="--wrt --check --no-check --rtol --atol --check-timeout --format -f --help -h"; files=""
+            case "$prev" in
+                --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
+            esac
+            ;;
+        jacobian) opts="--wrt --check --no-check --rtol --atol --check-timeout --format -f --help -h"; files=""
+            case "$prev" in
+                --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
+            esac
+            ;;
+        minimize) opts="--wrt --optimizer --lr --steps --tol --trace --format -f --help -h"; files=""
+            case "$prev" in
+                --optimizer) COMPREPLY=($(compgen -W "sgd momentum adam" -- "$cur")); return ;;
+                --trace) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
+            esac
+            ;;
+        graph) opts="--wrt --grad-output --retain-grad --format -f --help -h"; files=""
+            case "$prev" in
+                --format|-f) COMPREPLY=($(compgen -W "tree dot mermaid json" -- "$cur")); return ;;
+            esac
+            ;;
+        plot) opts="--points --format -f --help -h"; files=""
+            case "$prev" in
+                --format|-f) COMPREPLY=($(compgen -W "plot json" -- "$cur")); return ;;
             esac
             ;;
     esac

@@ -270,10 +270,11 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: Format, check: bool, rt
         else:
             sep = "\t" if fmt is Format.tsv else ","
             out.write(sep.join(["value", *(f"d_{k}" for k in grads)]), record=False)
-            step = 10_000
+            step = 50_000
             for start in range(0, n, step):
-                chunk = zip(*(c[start:start + step] for c in cols))
-                out.write("\n".join(sep.join(map(repr, row)) for row in chunk))
+                # repr is the shortest text that reads back to the same float; map/zip/join run in C.
+                texts = [map(repr, c[start:start + step]) for c in cols]
+                out.write("\n".join(map(sep.join, zip(*texts))))
                 progress.advance(min(step, n - start))
     if not check or n == 0:
         return EXIT_OK
@@ -356,6 +357,263 @@ def batch_command(
         console.print(render.batch_table(collected))
         console.print(f"{done} jobs, {failed} failed or disagreed", style="dim")
     return EXIT_MISMATCH if failed else EXIT_OK
+
+
+HESSIAN_EPILOG = """Examples:
+
+  gradcli hessian "x^2*y + y^3" --x 1 --y 2
+
+  gradcli hessian "sum(x^3)" --x 1,2,3 -f json
+"""
+
+
+@app.command("hessian", cls=BindingCommand, epilog=HESSIAN_EPILOG)
+def hessian_command(
+    ctx: typer.Context,
+    expr: Annotated[str, typer.Argument(metavar="EXPR", show_default=False, help="A scalar expression.")],
+    wrt: WrtOpt = None,
+    check: CheckOpt = True,
+    rtol: RtolOpt = 1e-9,
+    atol: AtolOpt = 1e-12,
+    check_timeout: TimeoutOpt = 5.0,
+    fmt: FormatOpt = Format.table,
+) -> int:
+    """The Hessian of EXPR at a point, by differentiating the engine's gradient again."""
+    from gradcli import render
+    from gradcli.derivatives import hessian
+
+    d = hessian(expr, ctx.meta["bindings"], _names(wrt))
+    _notes(d.notes)
+    verdict = _matrix_verdict("hessian", d, check, rtol, atol, check_timeout)
+    if fmt is Format.json:
+        _out(render.dumps(render.hessian_record(d, verdict.record())))
+    elif fmt is Format.tsv:
+        _out(_matrix_tsv(d.labels, d.labels, d.hessian))
+    else:
+        console = _console()
+        console.print(render.value_line(d.expr.source, d.value))
+        console.print(render.matrix_table("Hessian", d.labels, d.labels, d.hessian))
+        console.print(render.check_line(verdict), style="dim", markup=False)
+    return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
+
+
+JACOBIAN_EPILOG = """Examples:
+
+  gradcli jacobian "[x*y, x+y]" --x 2 --y 3
+
+  gradcli jacobian "softmax(x)" --x 1,2,3 -f json
+"""
+
+
+@app.command("jacobian", cls=BindingCommand, epilog=JACOBIAN_EPILOG)
+def jacobian_command(
+    ctx: typer.Context,
+    expr: Annotated[str, typer.Argument(metavar="EXPR", show_default=False, help="An expression, often a vector.")],
+    wrt: WrtOpt = None,
+    check: CheckOpt = True,
+    rtol: RtolOpt = 1e-9,
+    atol: AtolOpt = 1e-12,
+    check_timeout: TimeoutOpt = 5.0,
+    fmt: FormatOpt = Format.table,
+) -> int:
+    """The Jacobian of EXPR: a row per output element, a column per variable element."""
+    from gradcli import render
+    from gradcli.derivatives import jacobian, labels_of
+
+    d = jacobian(expr, ctx.meta["bindings"], _names(wrt))
+    _notes(d.notes)
+    verdict = _matrix_verdict("jacobian", d, check, rtol, atol, check_timeout)
+    rows = labels_of(["out"], {"out": d.value})
+    if fmt is Format.json:
+        _out(render.dumps(render.jacobian_record(d, verdict.record())))
+    elif fmt is Format.tsv:
+        _out(_matrix_tsv(rows, d.labels, d.jacobian))
+    else:
+        console = _console()
+        console.print(render.value_line(d.expr.source, d.value))
+        console.print(render.matrix_table("Jacobian", rows, d.labels, d.jacobian))
+        console.print(render.check_line(verdict), style="dim", markup=False)
+    return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
+
+
+def _matrix_verdict(kind, d, check, rtol, atol, timeout):
+    if not check:
+        from gradcli.evaluate import skipped_check
+        return skipped_check("--no-check")
+    from gradcli.symbolic import matrix_check
+    verdict = matrix_check(kind, d, rtol=rtol, atol=atol, timeout=timeout or None)
+    if verdict.status in ("timeout", "error"):
+        sys.stderr.write(f"warning: cross-check {verdict.status}: {verdict.reason}\n")
+    return verdict
+
+
+def _matrix_tsv(rows, cols, m) -> str:
+    from gradcli.render import fmt_num
+    lines = ["\t".join(["", *cols])]
+    lines += ["\t".join([r, *(fmt_num(x) for x in row)]) for r, row in zip(rows, m)]
+    return "\n".join(lines)
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+
+
+MINIMIZE_EPILOG = """Examples:
+
+  gradcli minimize "(x-3)^2 + (y+1)^2" --x 0 --y 0
+
+  gradcli minimize "(1-x)^2 + 100*(y-x^2)^2" --x -1.2 --y 1 --optimizer adam --trace steps.csv
+
+  gradcli minimize "sum((w - 1)^2)" --w 0,0,0 -f json
+"""
+
+
+@app.command("minimize", cls=BindingCommand, epilog=MINIMIZE_EPILOG)
+def minimize_command(
+    ctx: typer.Context,
+    expr: Annotated[str, typer.Argument(metavar="EXPR", show_default=False,
+                                        help="A scalar expression; the variables' values are the start.")],
+    wrt: WrtOpt = None,
+    optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="Update rule, as in torch.optim.")]
+    = Optimizer.adam,
+    lr: Annotated[Optional[float], typer.Option(
+        "--lr", min=0.0, help="Learning rate (default: sgd 0.1, momentum 0.05, adam 0.1).")] = None,
+    steps: Annotated[int, typer.Option("--steps", min=0, help="Most updates to make.")] = 20_000,
+    tol: Annotated[float, typer.Option("--tol", min=0.0, help="Converged when |gradient| < tol.")] = 1e-8,
+    trace: Annotated[Optional[str], typer.Option("--trace", metavar="FILE",
+                                                 help="Write every step as CSV.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> int:
+    """Gradient descent from the given point: argmin, minimum, and why it stopped."""
+    import numpy as np
+
+    from gradcli import render
+    from gradcli.derivatives import labels_of
+    from gradcli.optimize import minimize
+
+    progress = Progress("minimizing", total=steps)
+    trace_file = open(trace, "w") if trace else None
+    header = []
+
+    def on_step(k, point, value, norm):
+        if trace_file is not None:
+            if not header:
+                header.extend(point)
+                trace_file.write(",".join(["step", "value", "grad_norm", *labels_of(header, point)]) + "\n")
+            flat = [repr(float(v)) for name in header for v in np.ravel(point[name])]
+            trace_file.write(",".join([str(k), repr(value), repr(norm), *flat]) + "\n")
+        if k:
+            progress.advance()
+
+    try:
+        with progress:
+            m = minimize(expr, ctx.meta["bindings"], wrt=_names(wrt), optimizer=optimizer.value, lr=lr,
+                         steps=steps, tol=tol, on_step=on_step)
+    finally:
+        if trace_file is not None:
+            trace_file.close()
+    _notes(m.notes)
+    if m.reason == "diverged":
+        sys.stderr.write("error: diverged: a nan or inf appeared; the last finite point is shown\n"
+                         "hint: lower --lr, or try --optimizer adam\n")
+    elif m.reason == "step limit":
+        sys.stderr.write(f"warning: no convergence in {m.steps} steps (|gradient| = {m.grad_norm:.3g} >= "
+                         f"{tol:g}); raise --steps or --lr\n")
+    if fmt is Format.json:
+        _out(render.dumps(render.minimum_record(m)))
+    elif fmt is Format.tsv:
+        rows = ["name\tvalue"] + [f"{k}\t{render.tsv_cell(v)}" for k, v in m.argmin.items()]
+        rows += [f"value\t{render.fmt_num(m.value)}", f"grad_norm\t{render.fmt_num(m.grad_norm)}",
+                 f"steps\t{m.steps}", f"reason\t{m.reason}"]
+        _out("\n".join(rows))
+    else:
+        _console().print(render.minimum_table(m))
+    return EXIT_MISMATCH if m.reason == "diverged" else EXIT_OK
+
+
+class GraphFormat(str, Enum):
+    tree = "tree"
+    dot = "dot"
+    mermaid = "mermaid"
+    json = "json"
+
+
+GRAPH_EPILOG = """Examples:
+
+  gradcli graph "a*b+c" --a 2 --b 3 --c 4
+
+  gradcli graph "sin(x)*sin(x)" --x 1 -f dot | dot -Tsvg > graph.svg
+
+  gradcli graph "sum(W @ v)" --W "[[1,2],[3,4]]" --v 1,1 -f mermaid
+"""
+
+
+@app.command("graph", cls=BindingCommand, epilog=GRAPH_EPILOG)
+def graph_command(
+    ctx: typer.Context,
+    expr: Annotated[str, typer.Argument(metavar="EXPR", show_default=False, help="The expression.")],
+    wrt: WrtOpt = None,
+    grad_output: Annotated[Optional[str], typer.Option(
+        "--grad-output", metavar="VALUE", help="Seed gradient for a non-scalar output.")] = None,
+    retain_grad: Annotated[bool, typer.Option(
+        "--retain-grad", help="Keep the gradients of intermediate nodes.")] = False,
+    fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="tree, dot (Graphviz), mermaid or json.")]
+    = GraphFormat.tree,
+) -> int:
+    """The computational graph of EXPR after backward: as a tree, Graphviz DOT, Mermaid or JSON."""
+    from gradcli import render
+    from gradcli.evaluate import evaluate
+
+    result = evaluate(expr, ctx.meta["bindings"], wrt=_names(wrt), grad_output=grad_output,
+                      retain_grad=retain_grad)
+    _notes(result.notes)
+    if fmt is GraphFormat.dot:
+        _out(render.graph_dot(result))
+    elif fmt is GraphFormat.mermaid:
+        _out(render.graph_mermaid(result))
+    elif fmt is GraphFormat.json:
+        _out(render.dumps({"expr": result.expr.source, "graph": render.graph_json(result)}))
+    else:
+        _console().print(render.graph_tree(result))
+    return EXIT_OK
+
+
+PLOT_EPILOG = """Examples:
+
+  gradcli plot "sin(x)" --x -3:3
+
+  gradcli plot "x^3 - 3*x" --x -2.5:2.5 --points 400
+
+  gradcli plot "abs(x) + a*x" --x -1:1 --a 0.5 -f json
+"""
+
+
+class PlotFormat(str, Enum):
+    plot = "plot"
+    json = "json"
+
+
+@app.command("plot", cls=BindingCommand, epilog=PLOT_EPILOG)
+def plot_command(
+    ctx: typer.Context,
+    expr: Annotated[str, typer.Argument(metavar="EXPR", show_default=False,
+                                        help="An expression of one variable, given as a range: --x -3:3.")],
+    points: Annotated[int, typer.Option("--points", min=2, help="How many samples.")] = 200,
+    fmt: Annotated[PlotFormat, typer.Option("--format", "-f", help="plot (terminal) or json (the samples).")]
+    = PlotFormat.plot,
+) -> int:
+    """EXPR and its derivative drawn together, with the derivative's zeros and undefined points marked."""
+    from gradcli import plot, render
+
+    samples = plot.sample(expr, ctx.meta["bindings"], points)
+    if fmt is PlotFormat.json:
+        _out(render.dumps(plot.record(samples)))
+    else:
+        console = _console()
+        console.print(plot.render(samples, width=max(20, min(console.width - 12, 100))))
+    return EXIT_OK
 
 
 class Terminated(Exception):

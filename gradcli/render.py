@@ -144,17 +144,22 @@ def check_line(check) -> str:
     return f"cross-check: MISMATCH ✗ ({check.reason}{err}; {tol})"
 
 
+def value_line(source: str, value):
+    """`EXPR  =  value` (user text is never read as Rich markup)."""
+    from rich.text import Text
+    head = Text.assemble((_one_line(source), "bold"), "  =  ", (fmt_value(value), "bold cyan"))
+    if np.ndim(value):
+        head.append(f"   shape {tuple(np.shape(value))}", "dim")
+    return head
+
+
 def eval_table(result, check):
     """Rich renderables: the value line, a table of variables with gradients and checks, the check line."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    source = _one_line(result.expr.source)
-    head = Text.assemble((source, "bold"), "  =  ", (fmt_value(result.value), "bold cyan"))
-    if np.ndim(result.value):
-        head.append(f"   shape {tuple(np.shape(result.value))}", "dim")
-    parts = [head]
+    parts = [value_line(result.expr.source, result.value)]
     checked = check.status in ("ok", "mismatch", "nondifferentiable")
     if result.variables:
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
@@ -371,3 +376,107 @@ def batch_table(records):
             mark = {"ok": ("ok ✓", "green"), "mismatch": ("MISMATCH ✗", "bold red")}.get(status, (status, "dim"))
             table.add_row(str(rec.line), expr, _short(r.value), grads, Text(*mark))
     return table
+
+
+# -- graph exports -------------------------------------------------------------------
+# Colours as torchviz draws autograd graphs: leaves that require grad light blue,
+# the output green, other non-leaves grey; constants white.
+def _node_colour(n, output: bool) -> str:
+    if output:
+        return "darkolivegreen1"
+    if n.is_leaf:
+        return "lightblue" if n.requires_grad else "white"
+    return "lightgrey"
+
+
+def _node_lines(n) -> list[str]:
+    lines = [n.text if len(n.text) <= 40 else n.text[:37] + "…"]
+    if n.op not in ("var", "num", "const"):
+        lines.append(f"op {n.op}" + (f" · {n.grad_fn}" if n.grad_fn else ""))
+    lines.append(f"value {_short(n.value)}")
+    lines.append("leaf" if n.is_leaf else "non-leaf")
+    if n.grad is not None:
+        lines.append(f"grad {_short(n.grad)}")
+    elif n.requires_grad and not n.is_leaf:
+        lines.append("grad freed")
+    return lines
+
+
+def graph_dot(result) -> str:
+    """Graphviz DOT of the graph, inputs pointing at the ops that use them."""
+    nodes = result.graph
+    out = ["digraph gradcli {", '  rankdir="BT";', '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
+    for n in nodes:
+        label = "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"') for line in _node_lines(n))
+        out.append(f'  n{n.id} [label="{label}", fillcolor="{_node_colour(n, n.id == nodes[-1].id)}"];')
+    for n in nodes:
+        for i in n.inputs:
+            out.append(f"  n{i} -> n{n.id};")
+    out.append("}")
+    return "\n".join(out)
+
+
+def graph_mermaid(result) -> str:
+    """A Mermaid flowchart of the graph."""
+    nodes = result.graph
+    out = ["flowchart BT"]
+    for n in nodes:
+        label = "<br/>".join(line.replace('"', "#quot;") for line in _node_lines(n))
+        out.append(f'  n{n.id}["{label}"]')
+    for n in nodes:
+        for i in n.inputs:
+            out.append(f"  n{i} --> n{n.id}")
+    out += ["  classDef leafgrad fill:#add8e6", "  classDef output fill:#caff70", "  classDef op fill:#d3d3d3"]
+    for n in nodes:
+        kind = "output" if n.id == nodes[-1].id else ("leafgrad" if n.is_leaf and n.requires_grad else
+                                                        None if n.is_leaf else "op")
+        if kind:
+            out.append(f"  class n{n.id} {kind}")
+    return "\n".join(out)
+
+
+def hessian_record(d, check: dict) -> dict:
+    return {"expr": d.expr.source, "variables": d.labels, "value": to_json(d.value),
+            "grad": {k: to_json(v) for k, v in d.grad.items()}, "hessian": to_json(d.hessian), "check": check}
+
+
+def jacobian_record(d, check: dict) -> dict:
+    return {"expr": d.expr.source, "variables": d.labels, "value": to_json(d.value),
+            "jacobian": to_json(d.jacobian), "check": check}
+
+
+def matrix_table(title: str, rows: list[str], cols: list[str], m: np.ndarray, marks=None):
+    """A labelled matrix as a Rich table."""
+    from rich.table import Table
+    from rich.text import Text
+    table = Table(title=title, header_style="bold", title_justify="left", title_style="bold")
+    table.add_column("")
+    for c in cols:
+        table.add_column(Text(c), justify="right")
+    for label, row in zip(rows, m):
+        table.add_row(Text(label, "bold"), *(fmt_num(x) for x in row))
+    return table
+
+
+def minimum_record(m) -> dict:
+    return {"expr": m.expr.source, "argmin": {k: to_json(v) for k, v in m.argmin.items()},
+            "value": to_json(m.value), "grad_norm": to_json(m.grad_norm), "steps": m.steps,
+            "converged": m.converged, "reason": m.reason, "optimizer": m.optimizer, "lr": m.lr}
+
+
+def minimum_table(m):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+    table = Table(show_edge=False, box=None, pad_edge=False, header_style="bold")
+    table.add_column("variable")
+    table.add_column("argmin", justify="right")
+    table.add_column("gradient", justify="right")
+    for k, v in m.argmin.items():
+        g = m.grad.get(k)
+        table.add_row(Text(k, "bold"), fmt_value(v), "" if g is None else fmt_value(g))
+    style = "green" if m.converged else ("bold red" if m.reason == "diverged" else "yellow")
+    summary = Text.assemble(("minimum ", "bold"), (fmt_num(m.value), "bold cyan"),
+                            f"   |gradient| {m.grad_norm:.3g}   {m.steps} steps of {m.optimizer} (lr {m.lr:g})   ",
+                            (m.reason, style))
+    return Group(Text.assemble((_one_line(m.expr.source), "bold")), Text(""), table, Text(""), summary)

@@ -446,3 +446,48 @@ def simpler(d):
     except ParseError:
         return d
     return s
+
+
+# -- Hessians and Jacobians ----------------------------------------------------------------
+def matrix_check(kind: str, deriv, *, rtol: float = 1e-9, atol: float = 1e-12,
+                 timeout: float | None = 5.0) -> Check:
+    """Compare an engine Hessian or Jacobian with SymPy's, entry by entry."""
+    got = deriv.hessian if kind == "hessian" else deriv.jacobian
+    names = deriv.expr.variables()
+    total = sum(int(np.size(deriv.values[n])) for n in names)
+    if total > SYMPY_CAP or got.size > SYMPY_CAP * 4:
+        return skipped_check(f"{total} elements: too many for a symbolic {kind}")
+    if got.size == 0:
+        return skipped_check("no variable to differentiate")
+    try:
+        with deadline(timeout):
+            symbols = {n: element_symbols(n, np.shape(deriv.values[n])) for n in names}
+            out = to_sympy(deriv.expr, symbols)
+            point = point_of(deriv.values, symbols)
+            flat = [s for n in deriv.variables for s in np.ravel(symbols[n])]
+            if kind == "hessian":
+                f = out.reshape(-1)[0]
+                first = [diff(f, s) for s in flat]
+                entries = [[diff(d, s) for s in flat] for d in first]
+            else:
+                entries = [[diff(o, s) for s in flat] for o in out.reshape(-1)]
+            want = np.array([[evaluate_at(e, point) for e in row] for row in entries], dtype=np.float64)
+            formulas = [[to_text(e) for e in row] for row in entries]
+    except CheckTimeout as exc:
+        return Check("timeout", "sympy", reason=f"{exc}; raise --check-timeout to wait longer", rtol=rtol, atol=atol)
+    except (RecursionError, MemoryError, ValueError, TypeError, ArithmeticError, AttributeError) as exc:
+        return Check("error", "sympy", reason=f"SymPy failed: {type(exc).__name__}: {exc}"[:300], rtol=rtol, atol=atol)
+    agree = bool(np.all(close(got, want, rtol, atol)))
+    check = Check("ok", "sympy", abs_error(got, want), {kind: formulas}, {kind: want}, {kind: agree},
+                  rtol=rtol, atol=atol)
+    if not agree:
+        from gradcli.evaluate import evaluate
+        conventions = kinks(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv)))
+        check.status = "nondifferentiable" if conventions else "mismatch"
+        check.conventions = conventions
+        check.reason = None if conventions else f"the engine's {kind} and SymPy's disagree"
+    return check
+
+
+def _ones_like_output(deriv):
+    return None if np.ndim(deriv.value) == 0 else np.ones(np.shape(deriv.value))

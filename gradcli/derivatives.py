@@ -1,0 +1,110 @@
+"""Beyond one gradient: Hessians (reverse over reverse) and Jacobians (one VJP per output row).
+
+Variables are flattened in order of first appearance, an array variable
+contributing its elements in C order; `labels` names each flattened entry
+(`x`, `v[0]`, `M[1,0]`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradcli.engine import Tensor, enable_grad, grad
+from gradcli.errors import GradOutputError
+from gradcli.evaluate import build, check_names, numeric_notes
+from gradcli.expr import Expr
+from gradcli.parser import parse
+from gradcli.values import read_value
+
+
+@dataclass
+class Derivatives:
+    expr: Expr
+    variables: list             # names differentiated, in order of first appearance
+    labels: list                # one per flattened entry: x, v[0], M[1,0]
+    values: dict                # every variable's value
+    value: object               # the expression's value
+    grad: dict | None = None    # name -> gradient (Hessian only)
+    hessian: np.ndarray | None = None
+    jacobian: np.ndarray | None = None
+    notes: list = field(default_factory=list)
+
+
+def labels_of(names: list[str], values: dict) -> list[str]:
+    out = []
+    for name in names:
+        shape = np.shape(values[name])
+        if shape == ():
+            out.append(name)
+        else:
+            out.extend(f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(shape))
+    return out
+
+
+def _graph(source, values: dict, wrt):
+    """Parse, bind and build with the wrt variables requiring grad; returns the pieces."""
+    expr = parse(source) if isinstance(source, str) else source
+    names = check_names(expr, values, wrt)
+    missing = [n for n in names if n not in values]
+    if missing:
+        from gradcli.errors import BindError
+        raise BindError(f"no value for '{missing[0]}'", hint=f"give it as --{missing[0]} VALUE")
+    bound = {n: read_value(values[n], f"value of {n}") for n in names}
+    wanted = names if wrt is None else [n for n in names if n in set(wrt)]
+    leaves = {n: Tensor(bound[n], requires_grad=n in wanted) for n in names}
+    nodes = expr.nodes()
+    with enable_grad(), np.errstate(all="ignore"):
+        tensors = build(nodes, leaves)
+    notes = [] if np.isfinite(tensors[-1].data).all() else numeric_notes(nodes, tensors)
+    return expr, bound, wanted, leaves, tensors[-1], notes
+
+
+def _row(output: Tensor, inputs: list[Tensor], retain: bool = True) -> np.ndarray:
+    """d output / d inputs, flattened and concatenated."""
+    if not output.requires_grad:
+        return np.zeros(sum(t.data.size for t in inputs))
+    gs = grad(output, inputs, retain_graph=retain)
+    return np.concatenate([np.ravel(g.data) for g in gs]) if gs else np.zeros(0)
+
+
+def _entries(t: Tensor) -> list[Tensor]:
+    """The elements of a tensor as scalar tensors (recorded index ops), C order."""
+    if t.ndim == 0:
+        return [t]
+    return [t[idx] for idx in np.ndindex(t.shape)]
+
+
+def hessian(source, values: dict, wrt=None) -> Derivatives:
+    """The Hessian of a scalar expression: the gradient, differentiated again by the engine."""
+    expr, bound, wanted, leaves, out, notes = _graph(source, values, wrt)
+    if out.data.size != 1:
+        raise GradOutputError(f"a Hessian needs a scalar expression; this one has shape {out.shape}",
+                              expr.span, source=expr.source, hint="use gradcli jacobian for a vector output")
+    inputs = [leaves[n] for n in wanted]
+    labels = labels_of(wanted, bound)
+    with np.errstate(all="ignore"):
+        if out.requires_grad:
+            first = grad(out, inputs, create_graph=True)
+        else:
+            first = [Tensor(np.zeros_like(t.data)) for t in inputs]
+        components = [e for g in first for e in _entries(g)]
+        rows = [_row(c, inputs) for c in components]
+    h = np.array(rows, dtype=np.float64).reshape(len(labels), len(labels))
+    grads = {n: (float(g.data) if g.ndim == 0 else np.array(g.data)) for n, g in zip(wanted, first)}
+    return Derivatives(expr, wanted, labels, bound, _plain(out.data), grads, hessian=h, notes=notes)
+
+
+def jacobian(source, values: dict, wrt=None) -> Derivatives:
+    """The Jacobian of a (vector) expression: one vector-Jacobian product per output element."""
+    expr, bound, wanted, leaves, out, notes = _graph(source, values, wrt)
+    inputs = [leaves[n] for n in wanted]
+    labels = labels_of(wanted, bound)
+    with np.errstate(all="ignore"):
+        rows = [_row(e, inputs) for e in _entries(out)]
+    j = np.array(rows, dtype=np.float64).reshape(out.data.size, len(labels))
+    return Derivatives(expr, wanted, labels, bound, _plain(out.data), jacobian=j, notes=notes)
+
+
+def _plain(data):
+    return float(data) if np.ndim(data) == 0 else np.array(data)
