@@ -44,6 +44,14 @@ def is_grad_enabled() -> bool:
     return _state["grad_enabled"]
 
 
+_QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "ignore"}
+
+
+def quiet():
+    """IEEE results (inf, nan) without numpy's warnings; free when they are already off."""
+    return contextlib.nullcontext() if np.geterr() == _QUIET else np.errstate(all="ignore")
+
+
 class AccumulateGrad:
     """The node that writes a leaf's .grad; what next_functions shows for a leaf."""
     __slots__ = ("variable",)
@@ -226,18 +234,44 @@ def tensor(data, requires_grad: bool = False) -> Tensor:
     return Tensor(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
 
 
+def _wrap(data, requires_grad: bool = False, grad_fn=None) -> Tensor:
+    """A Tensor around an op's output (already float64), without Tensor()'s conversions."""
+    t = Tensor.__new__(Tensor)
+    t.data = data if type(data) in (np.ndarray, np.float64) else _as_array(data)
+    t.requires_grad = requires_grad
+    t.grad = None
+    t.grad_fn = grad_fn
+    t._retains_grad = False
+    return t
+
+
 def apply(op, *inputs, **attrs) -> Tensor:
     """Run an op-table row forward on tensors, recording it if any input needs grad."""
-    xs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-    data = op.forward(*(x.data for x in xs), **attrs)
-    if _state["grad_enabled"] and any(x.requires_grad for x in xs):
-        return Tensor(data, requires_grad=True, grad_fn=Function(op, xs, attrs))
-    return Tensor(data)
+    xs = tuple(x if type(x) is Tensor else Tensor(x) for x in inputs)
+    data = op.forward(*[x.data for x in xs], **attrs)
+    if _state["grad_enabled"]:
+        for x in xs:
+            if x.requires_grad:
+                return _wrap(data, True, Function(op, xs, attrs))
+    return _wrap(data)
 
 
-def sum_to(g: Tensor, shape: tuple) -> Tensor:
+def dispatcher(op):
+    """F.<op>: records on tensors; on plain arrays and numbers it is the numpy forward alone."""
+    forward = op.forward
+
+    def call(*xs, **attrs):
+        for x in xs:
+            if type(x) is Tensor:
+                return apply(op, *xs, **attrs)
+        return forward(*xs, **attrs)
+    call.__name__ = op.key
+    return call
+
+
+def sum_to(g, shape: tuple):
     """Sum a broadcast gradient back to an input's shape (numpy broadcasting undone)."""
-    return g if g.data.shape == shape else F.sum_to(g, shape=shape)
+    return g if np.shape(g) == shape else F.sum_to(g, shape=shape)
 
 
 def topological(root: Tensor) -> list[Tensor]:
@@ -279,23 +313,29 @@ def _seed(root: Tensor, gradient) -> Tensor:
 
 
 def gradients(root: Tensor, gradient=None, *, retain_graph: bool = False, create_graph: bool = False,
-              keep=_kept) -> dict[Tensor, Tensor]:
+              keep=_kept, order: list[Tensor] | None = None) -> dict[Tensor, Tensor]:
     """Reverse-mode pass: {tensor: d(root·gradient)/d tensor} for every tensor keep() accepts.
 
     Pure: writes no .grad. Walks the graph in reverse topological order; a
     gradient reaching a tensor by several paths is summed; a non-kept tensor's
     gradient is dropped as soon as it has been passed on to its inputs.
+
+    The VJP rules run on tensors when create_graph is set, so the gradient is
+    itself a graph; otherwise they run on the plain arrays (F.<op> is then just
+    numpy), which is the same arithmetic without the bookkeeping.
     """
-    order = topological(root)
-    pending: dict[Tensor, Tensor] = {root: _seed(root, gradient)}
+    order = topological(root) if order is None else order      # a caller may know it already
+    seed = _seed(root, gradient)
+    record = bool(create_graph)
+    pending: dict[Tensor, object] = {root: seed if record else seed.data}
     result: dict[Tensor, Tensor] = {}
-    with (enable_grad() if create_graph else no_grad()), np.errstate(all="ignore"):
+    with (enable_grad() if record else no_grad()), quiet():
         for t in reversed(order):
             g = pending.pop(t, None)
             if g is None:
                 continue
             if keep(t):
-                result[t] = g
+                result[t] = g if record else _wrap(np.asarray(g, dtype=np.float64)[()] if np.ndim(g) == 0 else g)
             fn = t.grad_fn
             if fn is None:
                 continue
@@ -304,10 +344,14 @@ def gradients(root: Tensor, gradient=None, *, retain_graph: bool = False, create
                     "Trying to backward through the graph a second time (or directly access saved "
                     "tensors after they have already been freed). Specify retain_graph=True if you "
                     "need to backward through the graph a second time.")
+            inputs = fn.inputs if record else tuple([x.data for x in fn.inputs])
+            ans = t if record else t.data
             for i, x in enumerate(fn.inputs):
                 if not x.requires_grad:
                     continue
-                gi = sum_to(fn.op.vjp(i, g, t, fn.inputs, fn.attrs), x.data.shape)
+                gi = fn.op.vjp(i, g, ans, inputs, fn.attrs)
+                if getattr(gi, "shape", ()) != x.data.shape:
+                    gi = F.sum_to(gi, shape=x.data.shape)
                 prev = pending.get(x)
                 pending[x] = gi if prev is None else prev + gi
             if not retain_graph:

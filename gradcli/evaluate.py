@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import difflib
+import math
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcli.engine import Tensor, apply, no_grad
+from gradcli.engine import Tensor, _kept, apply, gradients, no_grad, quiet
 from gradcli.errors import BindError, GradcliError, GradOutputError, ShapeError, Span
 from gradcli.expr import Expr
 from gradcli.ops import CONSTANTS, OPS
@@ -144,7 +145,7 @@ def build(nodes: list[Expr], leaves: dict[str, Tensor]) -> list[Tensor]:
         else:
             args = [tensors[a.id] for a in node.args]
             try:
-                t = apply(op, *args, **dict(node.attrs))
+                t = apply(op, *args, **node.kw)
             except (ValueError, IndexError) as exc:
                 raise _shape_error(node, args, exc) from None
             except MemoryError:
@@ -196,6 +197,8 @@ def _kind(data) -> str:
 
 
 def _finite(data) -> bool:
+    if type(data) in (float, np.float64):
+        return math.isfinite(data)
     return bool(np.isfinite(data).all())
 
 
@@ -231,22 +234,27 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
     leaves = {n: Tensor(bound[n], requires_grad=n in wanted and grad) for n in names}
 
     nodes = expr.nodes()
-    with (nullcontext() if grad else no_grad()), np.errstate(all="ignore"):
+    with (nullcontext() if grad else no_grad()), quiet():
         tensors = build(nodes, leaves)
         root = tensors[-1]
         notes = [] if _finite(root.data) else numeric_notes(nodes, tensors)
         grads = seed = None
         if grad:
             seed = _seed(root, expr, grad_output)
+            found = {}
             if root.requires_grad:
                 if retain_grad:
                     for t in tensors:
                         if t.requires_grad and not t.is_leaf:
                             t.retain_grad()
-                root.backward(seed)
+                # The nodes are already in topological order: no need to sort the graph again.
+                order = [t for t in dict.fromkeys(tensors) if t.requires_grad]
+                found = gradients(root, seed, keep=_kept, order=order)
+                for t, g in found.items():
+                    t.grad = g
             grads = {}
             for n in wrt_names:
-                g = leaves[n].grad
+                g = found.get(leaves[n])
                 grads[n] = _plain(np.zeros_like(bound[n]) if g is None else g.data)
                 if not _finite(grads[n]):
                     notes.append(Note(f"the gradient with respect to {n} is {_kind(grads[n])}"))

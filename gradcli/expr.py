@@ -12,7 +12,7 @@ from gradcli.errors import Span
 
 class Expr:
     """One node: an op-table row applied to argument nodes, with static attrs."""
-    __slots__ = ("op", "args", "attrs", "span", "source", "id")
+    __slots__ = ("op", "args", "attrs", "span", "source", "id", "_nodes", "kw")
 
     def __init__(self, op, args: tuple["Expr", ...], attrs: tuple, span: Span, source: str, id: int):
         self.op = op
@@ -21,10 +21,8 @@ class Expr:
         self.span = span
         self.source = source
         self.id = id
-
-    @property
-    def kw(self) -> dict:
-        return dict(self.attrs)
+        self._nodes = None
+        self.kw = dict(attrs)           # the attrs as keyword arguments (read-only by convention)
 
     @property
     def text(self) -> str:
@@ -33,6 +31,11 @@ class Expr:
 
     def nodes(self) -> list["Expr"]:
         """Every node reachable from this one, in topological order (inputs first)."""
+        if self._nodes is None:
+            self._nodes = self._reachable()
+        return self._nodes
+
+    def _reachable(self) -> list["Expr"]:
         seen = {self.id: self}
         stack = [self]
         while stack:

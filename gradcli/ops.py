@@ -150,14 +150,19 @@ def _pow_kink(a, b):
 
 
 # -- helpers for rules too long for one line ---------------------------------
-def _const(a) -> Tensor:
-    """A constant (non-differentiable) tensor, e.g. a 0/1 mask."""
-    return Tensor(np.asarray(a, dtype=np.float64))
+def _const(a) -> np.ndarray:
+    """A constant (non-differentiable) array, e.g. a 0/1 mask; it combines with tensors and arrays alike."""
+    return np.asarray(a, dtype=np.float64)
+
+
+def _raw(x):
+    """The numbers of a tensor or of a plain array (rules see either; see engine.gradients)."""
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _pow_grad_exponent(g, ans, a, b):
     # d/db a^b = a^b log a; where a == 0 and b >= 0 the limit is taken as 0 (as PyTorch does).
-    zero = (a.data == 0) & (b.data >= 0)
+    zero = (_raw(a) == 0) & (_raw(b) >= 0)
     return g * ans * F.log(a + _const(zero)) * _const(~zero)
 
 
@@ -189,20 +194,20 @@ def _matmul_forward(a, b):
 
 def _tie_mask(x, ans):
     # max/min reduction: the gradient is split evenly among tied elements (as PyTorch does).
-    mask = (x.data == ans.data).astype(np.float64)
+    mask = (_raw(x) == _raw(ans)).astype(np.float64)
     return _const(mask / mask.sum())
 
 
 def _max_share(a, b):
     # elementwise max(a, b): a tie a == b splits the gradient evenly, 1/2 each (as PyTorch does).
-    return _const((a.data > b.data) + 0.5 * (a.data == b.data))
+    return _const((_raw(a) > _raw(b)) + 0.5 * (_raw(a) == _raw(b)))
 
 
 def _prod_grad(g, ans, x):
-    if np.all(x.data != 0):
+    if np.all(_raw(x) != 0):
         return g * ans / x
     # With zeros, ans/x is 0/0: use the product of the other elements (first order only).
-    flat = x.data.ravel()
+    flat = np.ravel(_raw(x))
     left = np.concatenate(([1.0], np.cumprod(flat[:-1])))
     right = np.concatenate((np.cumprod(flat[::-1][:-1])[::-1], [1.0]))
     return g * _const((left * right).reshape(x.shape))
@@ -259,7 +264,7 @@ def _erf_forward(x):
 
 def _norm_grad(g, ans, x):
     # norm at the zero vector: gradient 0 (the subgradient PyTorch uses).
-    return g * x / (ans + _const(ans.data == 0))
+    return g * x / (ans + _const(_raw(ans) == 0))
 
 
 def _softmax_grad(g, ans, x):
@@ -372,7 +377,7 @@ TABLE: list[Op] = [
     ew("sqrt",  "sqrt",  np.sqrt,   (lambda g, ans, x: g / (2 * ans),),               lambda sp, x: sp.sqrt(x),  "SqrtBackward0", 0.1, 3.0,
        kink=Kink(_at_zero, "sqrt'(0) = inf")),
     # abs'(0) = sign(0) = 0 (as PyTorch).
-    ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(x.data)),), lambda sp, x: sp.Abs(x),   "AbsBackward0", away=0.1,
+    ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),   "AbsBackward0", away=0.1,
        kink=Kink(_at_zero, "abs'(0) = 0")),
     # sign and heaviside are steps: derivative 0 away from 0, and taken as 0 at 0 too.
     ew("sign",  "sign",  np.sign,   (lambda g, ans, x: g * 0,),                       lambda sp, x: sp.sign(x),  "SignBackward0", away=0.1,
@@ -381,7 +386,7 @@ TABLE: list[Op] = [
        "HeavisideBackward0", away=0.1, kink=Kink(_at_zero, "heaviside'(0) = 0 (and heaviside(0) = 1/2)")),
     ew("sigmoid", "sigmoid", _sigmoid_forward, (lambda g, ans, x: g * ans * (1 - ans),), lambda sp, x: 1 / (1 + sp.exp(-x)), "SigmoidBackward0", -4.0, 4.0),
     # relu'(0) = 0 (as PyTorch): the mask is x > 0, strictly.
-    ew("relu",  "relu",  lambda x: np.maximum(x, 0.0), (lambda g, ans, x: g * _const(x.data > 0),), lambda sp, x: sp.Max(x, 0), "ReluBackward0", away=0.1,
+    ew("relu",  "relu",  lambda x: np.maximum(x, 0.0), (lambda g, ans, x: g * _const(_raw(x) > 0),), lambda sp, x: sp.Max(x, 0), "ReluBackward0", away=0.1,
        kink=Kink(_at_zero, "relu'(0) = 0")),
     ew("softplus", "softplus", lambda x: np.logaddexp(0.0, x), (lambda g, ans, x: g * F.sigmoid(x),), lambda sp, x: sp.log(1 + sp.exp(x)), "SoftplusBackward0", -4.0, 4.0),
     ew("erf",   "erf",   _erf_forward, (lambda g, ans, x: g * (2 / math.sqrt(math.pi)) * F.exp(-x * x),), lambda sp, x: sp.erf(x), "ErfBackward0"),
@@ -477,7 +482,8 @@ def functions() -> dict[str, list[Op]]:
 
 
 # F.<key>(*inputs, **attrs) applies a row; the VJP rules above and Tensor's
-# operators are written with it.
+# operators are written with it. Given tensors it records the op; given plain
+# arrays (the backward pass without create_graph) it is just the numpy forward.
 for _op in TABLE:
     if _op.forward is not None and _op.syntax is not LEAF:
-        setattr(F, _op.key, (lambda op: lambda *xs, **attrs: engine.apply(op, *xs, **attrs))(_op))
+        setattr(F, _op.key, engine.dispatcher(_op))

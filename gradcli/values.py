@@ -7,6 +7,7 @@ list `1,2,3` is read as the vector [1,2,3].
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 
@@ -15,9 +16,15 @@ from gradcli.errors import BindError, GradcliError, ParseError, ShapeError
 MAX_ELEMENTS = 10_000_000
 
 
+# A plain decimal number needs no parser (the common case in batch lines).
+_PLAIN = re.compile(r"\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*", re.ASCII)
+
+
 def read_value(text, where: str = "value"):
     """A float or float64 ndarray from a value's text (or a number / nested list)."""
     if isinstance(text, str):
+        if _PLAIN.fullmatch(text):
+            return float(text)
         return _read_text(text, where)
     if isinstance(text, bool) or text is None:
         raise BindError(f"{where} must be a number or an array of numbers, not {text!r}")

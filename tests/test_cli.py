@@ -178,7 +178,7 @@ def test_console_script_is_installed():
 
 
 def test_no_check_does_not_import_sympy():
-    code = ("import sys; from gradcli.cli import main\n"
+    code = ("import sys; from gradcli.main import main\n"
             "try:\n    main(['eval', 'a*b+c', '--a', '2', '--b', '3', '--c', '4', '--no-check', '-f', 'json'])\n"
             "except SystemExit:\n    pass\n"
             "print('sympy' in sys.modules, file=sys.stderr)")

@@ -230,7 +230,7 @@ def test_diff_rejects_values_and_vector_outputs(cli):
 def test_no_check_path_never_imports_symbolic_module():
     import subprocess
     import sys
-    code = ("import sys\nfrom gradcli.cli import main\n"
+    code = ("import sys\nfrom gradcli.main import main\n"
             "try:\n    main(['eval', 'x*y', '--x', '2', '--y', '3', '--no-check', '-f', 'json'])\n"
             "except SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith(('sympy', 'gradcli.symbolic'))), file=sys.stderr)")

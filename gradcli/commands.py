@@ -1,0 +1,526 @@
+"""The commands: options -> one library call -> render, and the exit code.
+
+Each function takes the expression (or files), the variable bindings and the
+command's own options as declared in options.py; none of them imports Typer.
+Exit codes: 0 success (cross-check agreed or skipped), 1 results printed but a
+cross-check disagreed (or minimize diverged), 2 bad usage or input, 130
+interrupted, 143 terminated.
+"""
+from __future__ import annotations
+
+import difflib
+import io
+import os
+import signal
+import sys
+import time
+from contextlib import contextmanager
+
+from gradcli.errors import GradcliError
+from gradcli.options import COMMANDS
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPT, EXIT_TERMINATED, EXIT_BUG = 0, 1, 2, 130, 143, 70
+
+
+def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=False, retain_grad=False, tree=False,
+          points=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0, fmt="table") -> int:
+    """Value and gradient of EXPR at the given point, cross-checked against SymPy."""
+    from gradcli.evaluate import evaluate
+    from gradcli.parser import parse
+
+    parsed = parse(expr)
+    names = _names(wrt)
+    if points is not None:
+        return _points(parsed, points, bindings, names, fmt, check, rtol, atol, check_timeout)
+    _reject_option_typos(bindings, parsed.variables(), "eval")
+    if any(n not in bindings for n in parsed.variables()):
+        return _free_eval(parsed, bindings, names, grad_output, not no_grad, check_timeout, fmt)
+    result = evaluate(parsed, bindings, wrt=names, grad_output=grad_output, grad=not no_grad,
+                      retain_grad=retain_grad)
+    _notes(result.notes)
+    if check:
+        from gradcli.symbolic import cross_check
+        verdict = cross_check(result, rtol=rtol, atol=atol, timeout=check_timeout or None)
+    else:
+        from gradcli.evaluate import skipped_check
+        verdict = skipped_check("--no-check")
+    if verdict.status in ("timeout", "error"):
+        sys.stderr.write(f"warning: cross-check {verdict.status}: {verdict.reason}\n")
+    _emit_eval(result, verdict, fmt, tree or retain_grad, tree)
+    return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
+
+
+def _names(wrt: str | None) -> list[str] | None:
+    return None if wrt is None else [n.strip() for n in wrt.split(",") if n.strip()]
+
+
+def _free_eval(parsed, bindings, names, grad_output, grad: bool, timeout: float, fmt) -> int:
+    """Some variables have no value: the result is symbolic, with the bound values substituted."""
+    from gradcli import render
+    from gradcli.symbolic import symbolic_evaluate
+
+    sres = symbolic_evaluate(parsed, bindings, wrt=names, grad_output=grad_output, grad=grad,
+                             timeout=timeout or None)
+    check = {"status": "skipped", "method": None, "max_abs_err": None, "symbolic": None,
+             "reason": f"symbolic result: {', '.join(sres.free)} free"}
+    if fmt == "json":
+        _out(render.dumps(render.symbolic_record(sres, check)))
+    elif fmt == "tsv":
+        _out(render.symbolic_tsv(sres))
+    else:
+        _console().print(render.symbolic_table(sres))
+    return EXIT_OK
+
+
+
+
+
+
+def diff(expr: str, bindings: dict, *, wrt=None, check_timeout=5.0, fmt="text") -> int:
+    """The symbolic gradient of EXPR, simplified, in gradcli's own syntax (it pastes back into eval)."""
+    from gradcli import render
+    from gradcli.parser import parse
+    from gradcli.symbolic import derivatives, sympy, to_text
+
+    if bindings:
+        raise GradcliError("gradcli diff takes no values: every variable is a symbol",
+                           hint="for values at a point use gradcli eval; a variable without a value stays symbolic")
+    parsed = parse(expr)
+    result, simplified = derivatives(parsed, _names(wrt), timeout=check_timeout or None)
+    if not simplified:
+        sys.stderr.write("warning: simplification took too long; the derivative is shown as computed\n")
+    texts = {n: to_text(d) for n, d in result.items()}
+    if fmt == "json":
+        latex = {n: sympy().latex(d) for n, d in result.items()}
+        _out(render.dumps({"expr": parsed.source, "variables": list(result), "grad": texts, "latex": latex}))
+    elif fmt == "latex":
+        sp = sympy()
+        lines = [sp.latex(d) if len(result) == 1 else f"\\frac{{\\partial}}{{\\partial {n}}} = {sp.latex(d)}"
+                 for n, d in result.items()]
+        _out("\n".join(lines))
+    else:
+        _out("\n".join(t if len(texts) == 1 else f"d/d{n} = {t}" for n, t in texts.items()))
+    return EXIT_OK
+
+
+def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol, atol, timeout) -> int:
+    """--points: value and gradient at every row of a CSV, computed over whole columns."""
+    from gradcli import render
+    from gradcli.batch import read_points
+    from gradcli.evaluate import evaluate, evaluate_rows
+
+    with _open_input(path) as stream:
+        header, data = read_points(stream)
+    columns = {name: data[:, i] for i, name in enumerate(header)}
+    value, grads, notes = evaluate_rows(parsed, columns, bindings, wrt)
+    _notes(notes)
+    out = Stream()
+    cols = [value.tolist()] + [g.tolist() for g in grads.values()]
+    n = len(value)
+    with out.guard(), Progress("rows", total=n) as progress:
+        if fmt == "json":
+            keys = list(grads)
+            for i, row in enumerate(zip(*cols)):
+                out.write(render.dumps({"row": i + 1, "value": render.to_json(row[0]),
+                                        "grad": {k: render.to_json(g) for k, g in zip(keys, row[1:])}}))
+                progress.advance()
+        else:
+            sep = "\t" if fmt == "tsv" else ","
+            out.write(sep.join(["value", *(f"d_{k}" for k in grads)]), record=False)
+            step = 50_000
+            for start in range(0, n, step):
+                # repr is the shortest text that reads back to the same float; map/zip/join run in C.
+                texts = [map(repr, c[start:start + step]) for c in cols]
+                out.write("\n".join(map(sep.join, zip(*texts))))
+                progress.advance(min(step, n - start))
+    if not check or n == 0:
+        return EXIT_OK
+    from gradcli.symbolic import cross_check
+    sample = sorted({0, n // 2, n - 1})
+    verdicts = []
+    for i in sample:
+        row = {k: float(columns[k][i]) for k in parsed.variables() if k in columns}
+        row.update({k: v for k, v in bindings.items() if k in parsed.variables() and k not in row})
+        verdicts.append((i + 1, cross_check(evaluate(parsed, row, wrt=wrt), rtol=rtol, atol=atol,
+                                            timeout=timeout or None)))
+    bad = [f"row {i}: {v.status}" for i, v in verdicts if v.status != "ok"]
+    sys.stderr.write(f"cross-check on rows {', '.join(str(i) for i, _ in verdicts)}: "
+                     + ("; ".join(bad) if bad else "ok") + "\n")
+    return EXIT_MISMATCH if any(v.status == "mismatch" for _, v in verdicts) else EXIT_OK
+
+
+
+
+def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0,
+          fmt="table") -> int:
+    """Run many jobs: one record per job, in input order, as soon as each is ready."""
+    import numpy as np
+
+    from gradcli import batch, render
+
+    np.seterr(all="ignore")            # this process reports IEEE results itself; see evaluate's notes
+    paths = files or ["-"]
+    for path in paths:
+        if path != "-" and not os.path.isfile(path):
+            raise GradcliError(f"cannot read {path!r}: no such file")
+    options = batch.Options(defaults=bindings, wrt=_names(wrt), check=check, rtol=rtol,
+                            atol=atol, timeout=check_timeout or None)
+    out = Stream()
+    done = failed = 0
+    collected = []
+    try:
+        with out.guard(), Progress("jobs") as progress:
+            if fmt == "tsv":
+                out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER, record=False)
+            for path in paths:
+                with _open_input(path) as stream:
+                    for rec in batch.run(batch.lines_of(stream), options):
+                        if fmt == "json":
+                            line = render.batch_record(rec)
+                            if len(paths) > 1:
+                                line = {"file": path, **line}
+                            out.write(render.dumps(line))
+                        elif fmt == "tsv":
+                            text = render.batch_tsv(rec)
+                            out.write("\n".join(f"{path}\t{r}" for r in text.split("\n")) if len(paths) > 1 else text)
+                        else:
+                            collected.append(rec)
+                        done += 1
+                        failed += rec.failed
+                        progress.advance()
+    except (KeyboardInterrupt, Terminated):
+        written = out.records if fmt != "table" else done
+        sys.stderr.write(f"stopped after {written} jobs; "
+                         "every record written is complete\n")
+        raise
+    if fmt == "table":
+        console = _console()
+        console.print(render.batch_table(collected))
+        console.print(f"{done} jobs, {failed} failed or disagreed", style="dim")
+    return EXIT_MISMATCH if failed else EXIT_OK
+
+
+
+
+def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0,
+            fmt="table") -> int:
+    """The Hessian of EXPR at a point, by differentiating the engine's gradient again."""
+    from gradcli import render
+    from gradcli.derivatives import hessian
+
+    d = hessian(expr, bindings, _names(wrt))
+    _notes(d.notes)
+    verdict = _matrix_verdict("hessian", d, check, rtol, atol, check_timeout)
+    if fmt == "json":
+        _out(render.dumps(render.hessian_record(d, verdict.record())))
+    elif fmt == "tsv":
+        _out(_matrix_tsv(d.labels, d.labels, d.hessian))
+    else:
+        console = _console()
+        console.print(render.value_line(d.expr.source, d.value))
+        console.print(render.matrix_table("Hessian", d.labels, d.labels, d.hessian))
+        console.print(render.check_line(verdict), style="dim", markup=False)
+    return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
+
+
+
+
+def jacobian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0,
+             fmt="table") -> int:
+    """The Jacobian of EXPR: a row per output element, a column per variable element."""
+    from gradcli import render
+    from gradcli.derivatives import jacobian, labels_of
+
+    d = jacobian(expr, bindings, _names(wrt))
+    _notes(d.notes)
+    verdict = _matrix_verdict("jacobian", d, check, rtol, atol, check_timeout)
+    rows = labels_of(["out"], {"out": d.value})
+    if fmt == "json":
+        _out(render.dumps(render.jacobian_record(d, verdict.record())))
+    elif fmt == "tsv":
+        _out(_matrix_tsv(rows, d.labels, d.jacobian))
+    else:
+        console = _console()
+        console.print(render.value_line(d.expr.source, d.value))
+        console.print(render.matrix_table("Jacobian", rows, d.labels, d.jacobian))
+        console.print(render.check_line(verdict), style="dim", markup=False)
+    return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
+
+
+def _matrix_verdict(kind, d, check, rtol, atol, timeout):
+    if not check:
+        from gradcli.evaluate import skipped_check
+        return skipped_check("--no-check")
+    from gradcli.symbolic import matrix_check
+    verdict = matrix_check(kind, d, rtol=rtol, atol=atol, timeout=timeout or None)
+    if verdict.status in ("timeout", "error"):
+        sys.stderr.write(f"warning: cross-check {verdict.status}: {verdict.reason}\n")
+    return verdict
+
+
+def _matrix_tsv(rows, cols, m) -> str:
+    from gradcli.render import fmt_num
+    lines = ["\t".join(["", *cols])]
+    lines += ["\t".join([r, *(fmt_num(x) for x in row)]) for r, row in zip(rows, m)]
+    return "\n".join(lines)
+
+
+
+
+
+
+def minimize(expr: str, bindings: dict, *, wrt=None, optimizer="adam", lr=None, steps=20_000, tol=1e-8,
+             trace=None, fmt="table") -> int:
+    """Gradient descent from the given point: argmin, minimum, and why it stopped."""
+    import numpy as np
+
+    from gradcli import render
+    from gradcli.derivatives import labels_of
+    from gradcli.optimize import minimize
+
+    progress = Progress("minimizing", total=steps)
+    trace_file = open(trace, "w") if trace else None
+    header = []
+
+    def on_step(k, point, value, norm):
+        if trace_file is not None:
+            if not header:
+                header.extend(point)
+                trace_file.write(",".join(["step", "value", "grad_norm", *labels_of(header, point)]) + "\n")
+            flat = [repr(float(v)) for name in header for v in np.ravel(point[name])]
+            trace_file.write(",".join([str(k), repr(value), repr(norm), *flat]) + "\n")
+        if k:
+            progress.advance()
+
+    try:
+        with progress:
+            m = minimize(expr, bindings, wrt=_names(wrt), optimizer=optimizer, lr=lr,
+                         steps=steps, tol=tol, on_step=on_step)
+    finally:
+        if trace_file is not None:
+            trace_file.close()
+    _notes(m.notes)
+    if m.reason == "diverged":
+        sys.stderr.write("error: diverged: a nan or inf appeared; the last finite point is shown\n"
+                         "hint: lower --lr, or try --optimizer adam\n")
+    elif m.reason == "step limit":
+        sys.stderr.write(f"warning: no convergence in {m.steps} steps (|gradient| = {m.grad_norm:.3g} >= "
+                         f"{tol:g}); raise --steps or --lr\n")
+    if fmt == "json":
+        _out(render.dumps(render.minimum_record(m)))
+    elif fmt == "tsv":
+        rows = ["name\tvalue"] + [f"{k}\t{render.tsv_cell(v)}" for k, v in m.argmin.items()]
+        rows += [f"value\t{render.fmt_num(m.value)}", f"grad_norm\t{render.fmt_num(m.grad_norm)}",
+                 f"steps\t{m.steps}", f"reason\t{m.reason}"]
+        _out("\n".join(rows))
+    else:
+        _console().print(render.minimum_table(m))
+    return EXIT_MISMATCH if m.reason == "diverged" else EXIT_OK
+
+
+
+
+
+
+def graph(expr: str, bindings: dict, *, wrt=None, grad_output=None, retain_grad=False, fmt="tree") -> int:
+    """The computational graph of EXPR after backward: as a tree, Graphviz DOT, Mermaid or JSON."""
+    from gradcli import render
+    from gradcli.evaluate import evaluate
+
+    result = evaluate(expr, bindings, wrt=_names(wrt), grad_output=grad_output,
+                      retain_grad=retain_grad)
+    _notes(result.notes)
+    if fmt == "dot":
+        _out(render.graph_dot(result))
+    elif fmt == "mermaid":
+        _out(render.graph_mermaid(result))
+    elif fmt == "json":
+        _out(render.dumps({"expr": result.expr.source, "graph": render.graph_json(result)}))
+    else:
+        _console().print(render.graph_tree(result))
+    return EXIT_OK
+
+
+
+
+
+
+def plot(expr: str, bindings: dict, *, points=200, fmt="plot") -> int:
+    """EXPR and its derivative drawn together, with the derivative's zeros and undefined points marked."""
+    from gradcli import plot, render
+
+    samples = plot.sample(expr, bindings, points)
+    if fmt == "json":
+        _out(render.dumps(plot.record(samples)))
+    else:
+        console = _console()
+        console.print(plot.render(samples, width=max(20, min(console.width - 12, 100))))
+    return EXIT_OK
+
+
+class Terminated(Exception):
+    """SIGTERM arrived."""
+
+
+class Stream:
+    """Writes whole lines to stdout, flushed at once. A Ctrl-C or SIGTERM that arrives
+    while a line is being written takes effect only when the line is complete."""
+
+    def __init__(self):
+        self.writing = False
+        self.pending: BaseException | None = None
+        self.records = 0            # records written whole
+
+    def write(self, text: str, record: bool = True) -> None:
+        self.writing = True
+        try:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+            self.records += record
+        finally:
+            self.writing = False
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            raise pending
+
+    @contextmanager
+    def guard(self):
+        if threading_main() is False:
+            yield
+            return
+
+        def handler(signum, frame):
+            exc = KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+            if self.writing:
+                self.pending = exc
+            else:
+                raise exc
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def threading_main() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+class Progress:
+    """A Rich progress display on stderr: only on a terminal, and only once a run passes a second."""
+
+    def __init__(self, what: str, total: int | None = None):
+        self.what, self.total = what, total
+        self.start = time.monotonic()
+        self.enabled = sys.stderr.isatty()
+        self.bar = self.task = None
+
+    def __enter__(self):
+        return self
+
+    def advance(self, n: int = 1) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                self.pending = getattr(self, "pending", 0) + n
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, \
+                TextColumn, TimeElapsedColumn
+            columns = [SpinnerColumn(), TextColumn(self.what)]
+            columns += [BarColumn(), MofNCompleteColumn()] if self.total else [TextColumn("{task.completed}")]
+            console = Console(stderr=True, color_system=None) if plain_terminal() else Console(stderr=True)
+            self.bar = Bar(*columns, TimeElapsedColumn(), console=console, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.what, total=self.total, completed=getattr(self, "pending", 0))
+        self.bar.advance(self.task, n)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
+@contextmanager
+def _open_input(path: str):
+    """A text stream for a path or '-' (stdin); undecodable bytes are kept, not fatal."""
+    if path == "-":
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:
+            yield sys.stdin
+            return
+        stream = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
+        try:
+            yield stream
+        finally:
+            stream.detach()
+        return
+    try:
+        stream = open(path, encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise GradcliError(f"cannot read {path!r}: {exc.strerror}") from None
+    with stream:
+        yield stream
+
+
+def _reject_option_typos(bindings: dict, variables: list[str], command: str) -> None:
+    """A binding that is no variable but looks like one of the command's options is a typo."""
+    options = [f for o in COMMANDS[command].options for f in o.all_flags if f.startswith("--")]
+    for name in bindings:
+        if name not in variables:
+            close = difflib.get_close_matches(f"--{name}", options, n=1, cutoff=0.75)
+            if close:
+                raise GradcliError(f"no such option --{name}, and '{name}' is not a variable of the expression",
+                                   hint=f"did you mean {close[0]}?")
+
+
+def _emit_eval(result, verdict, fmt: str, graph: bool, tree: bool) -> None:
+    from gradcli import render
+
+    if fmt == "json":
+        _out(render.dumps(render.eval_record(result, verdict.record(), graph=graph)))
+    elif fmt == "tsv":
+        _out(render.eval_tsv(result))
+    else:
+        console = _console()
+        console.print(render.eval_table(result, verdict))
+        if tree:
+            console.print()
+            console.print(render.graph_tree(result))
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def plain_terminal() -> bool:
+    """NO_COLOR or TERM=dumb: no escape codes at all, not even bold."""
+    return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+    if plain_terminal():
+        return Console(stderr=stderr, highlight=False, color_system=None)
+    return Console(stderr=stderr, highlight=False)
+
+
+def _notes(notes) -> None:
+    for note in notes:
+        sys.stderr.write(f"warning: {note.message}\n")
+
+
+def _silence_stdout() -> None:
+    # The reader went away (gradcli ... | head -1): stop writing, quietly.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+# Command name -> implementation; the Typer app and the fast path both dispatch through it.
+RUN = {"eval": eval_, "diff": diff, "batch": batch, "hessian": hessian, "jacobian": jacobian,
+       "minimize": minimize, "graph": graph, "plot": plot}
