@@ -10,6 +10,7 @@ from that dict. The engine knows ops only through the rows it is handed.
 from __future__ import annotations
 
 import contextlib
+import gc
 
 import numpy as np
 
@@ -42,6 +43,20 @@ class enable_grad(no_grad):
 
 def is_grad_enabled() -> bool:
     return _state["grad_enabled"]
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Pause the cyclic garbage collector: graphs hold no cycles (an output points to its
+    inputs, never back), so refcounting frees them, and the collector's repeated scans of a
+    growing graph would make building and walking it quadratic."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 _QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "ignore"}

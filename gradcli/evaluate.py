@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcli.engine import Tensor, _kept, apply, gradients, no_grad, quiet
+from gradcli.engine import Tensor, _kept, apply, gradients, no_grad, paused_gc, quiet
 from gradcli.errors import BindError, GradcliError, GradOutputError, ShapeError, Span
 from gradcli.expr import Expr
 from gradcli.ops import CONSTANTS, OPS
@@ -234,7 +234,7 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
     leaves = {n: Tensor(bound[n], requires_grad=n in wanted and grad) for n in names}
 
     nodes = expr.nodes()
-    with (nullcontext() if grad else no_grad()), quiet():
+    with (nullcontext() if grad else no_grad()), quiet(), paused_gc():
         tensors = build(nodes, leaves)
         root = tensors[-1]
         notes = [] if _finite(root.data) else numeric_notes(nodes, tensors)

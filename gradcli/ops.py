@@ -33,6 +33,7 @@ Binding powers: loosest first, + - (1) < * / @ (3) < unary - (5) < ^ (right,
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -322,6 +323,8 @@ MATMUL_CASES = tuple((s, {}) for s in [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3)
 LN2, LN10 = math.log(2.0), math.log(10.0)
 
 # -- the table ----------------------------------------------------------------
+# Arithmetic forwards are Python's operators: on float64 arrays they are numpy's
+# ufuncs, and on numpy scalars numpy's own (much cheaper) scalar path, same results.
 # Leaves: numbers, the constants pi and e, and variables. They have no inputs.
 TABLE: list[Op] = [
     Op("num",   LEAF, 0, lambda value: np.float64(value), (), _sp_number, "num", ""),
@@ -329,26 +332,26 @@ TABLE: list[Op] = [
     Op("var",   LEAF, 0, None, (), None, "var", ""),
 
     # Arithmetic. g is the incoming gradient, ans the op's output.
-    Op("add", Infix("+", 1), 2, np.add,
+    Op("add", Infix("+", 1), 2, operator.add,
        (lambda g, ans, a, b: g,
         lambda g, ans, a, b: g),
        lambda sp, a, b: a + b, "+", "AddBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
-    Op("sub", Infix("-", 1), 2, np.subtract,
+    Op("sub", Infix("-", 1), 2, operator.sub,
        (lambda g, ans, a, b: g,
         lambda g, ans, a, b: -g),
        lambda sp, a, b: a - b, "-", "SubBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
-    Op("mul", Infix("*", 3), 2, np.multiply,
+    Op("mul", Infix("*", 3), 2, operator.mul,
        (lambda g, ans, a, b: g * b,
         lambda g, ans, a, b: g * a),
        lambda sp, a, b: a * b, "*", "MulBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
-    Op("div", Infix("/", 3), 2, np.divide,
+    Op("div", Infix("/", 3), 2, operator.truediv,
        (lambda g, ans, a, b: g / b,
         lambda g, ans, a, b: -g * ans / b),
        lambda sp, a, b: a / b, "/", "DivBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY), away=0.3)),
-    Op("neg", Prefix("-", 5), 1, np.negative,
+    Op("neg", Prefix("-", 5), 1, operator.neg,
        (lambda g, ans, x: -g,),
        lambda sp, x: -x, "-", "NegBackward0", True, Domain()),
-    Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True)), 2, np.power,
+    Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True)), 2, operator.pow,
        (lambda g, ans, a, b: g * b * a ** (b - 1),
         _pow_grad_exponent),
        _sp_pow, "^", "PowBackward1", True, Domain(0.5, 2.0, tuple((s, {}) for s in BINARY)),

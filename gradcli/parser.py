@@ -6,16 +6,16 @@ what it cannot read (with its position); it never skips a character.
 from __future__ import annotations
 
 import difflib
-import gc
 import re
 import sys
 
+from gradcli.engine import paused_gc
 from gradcli.errors import ParseError, Span
 from gradcli.expr import Builder, Expr
 from gradcli.ops import CONSTANTS, OPS, TABLE, Infix, Postfix, Prefix, functions
 
 MAX_DEPTH = 1000          # nesting levels: parentheses, brackets, calls, right-associative ^ chains
-MAX_LENGTH = 1_000_000    # characters in one expression
+MAX_LENGTH = 2_000_000    # characters in one expression
 
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
@@ -304,11 +304,8 @@ def parse(source: str) -> Expr:
         raise TypeError(f"parse() takes a str, not {type(source).__name__}")
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 1000))
-    collecting = gc.isenabled()
-    gc.disable()            # parsing makes no reference cycles; tracing its many small objects is waste
     try:
-        return Parser(source).parse()
+        with paused_gc():       # parsing makes no reference cycles either
+            return Parser(source).parse()
     finally:
         sys.setrecursionlimit(limit)
-        if collecting:
-            gc.enable()
