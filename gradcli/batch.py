@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -142,8 +143,12 @@ class Options:
     timeout: float | None = 5.0
 
 
+PARSED_CACHE = 4096      # distinct expression texts whose parse a batch run keeps
+
+
 def run(lines: Iterable[tuple[int, str]], options: Options) -> Iterator[Record]:
     """One record per job, in input order, each yielded as soon as it is ready."""
+    parsed: dict[str, object] = {}         # one expression at many points is parsed once
     for number, text in lines:
         try:
             job = parse_line(text, number)
@@ -152,14 +157,26 @@ def run(lines: Iterable[tuple[int, str]], options: Options) -> Iterator[Record]:
             continue
         if job is None:
             continue
-        yield run_job(job, options, text)
+        yield run_job(job, options, text, parsed)
 
 
-def run_job(job: Job, options: Options, text: str = "") -> Record:
-    from gradcli.evaluate import evaluate, skipped_check
+def _parse(text: str, cache: dict | None):
     from gradcli.parser import parse
+    if cache is None:
+        return parse(text)
+    expr = cache.get(text)
+    if expr is None:
+        expr = parse(text)
+        if len(cache) >= PARSED_CACHE:
+            cache.pop(next(iter(cache)))
+        cache[text] = expr
+    return expr
+
+
+def run_job(job: Job, options: Options, text: str = "", cache: dict | None = None) -> Record:
+    from gradcli.evaluate import evaluate, skipped_check
     try:
-        expr = parse(job.expr)
+        expr = _parse(job.expr, cache)
         names = expr.variables()
         values = {k: v for k, v in options.defaults.items() if k in names}
         values.update(job.values)
@@ -208,8 +225,6 @@ def _error_record(line: int, expr: str, err: GradcliError, base: int, text: str,
 
 def read_points(stream, where: str = "--points") -> tuple[list[str], "np.ndarray"]:
     """A CSV of numbers whose header names the variables: (names, rows x columns array)."""
-    import io
-
     import numpy as np
 
     header = stream.readline()
@@ -219,11 +234,12 @@ def read_points(stream, where: str = "--points") -> tuple[list[str], "np.ndarray
                         hint=f"found {header.strip()[:60]!r}")
     if len(set(names)) != len(names):
         raise BindError(f"a column name repeats in the header of {where}")
-    text = stream.read()
-    if not text.strip():
-        return names, np.empty((0, len(names)))
     try:
-        data = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2, comments="#")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")             # "input contained no data": no rows is fine
+            data = np.loadtxt(stream, delimiter=",", dtype=np.float64, ndmin=2, comments="#")
+        if data.size == 0:
+            return names, np.empty((0, len(names)))
     except ValueError as exc:
         message = str(exc).split("\n")[0]
         # numpy counts data rows from 0; say the file's line number instead.

@@ -154,11 +154,10 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol,
 def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0,
           fmt="table") -> int:
     """Run many jobs: one record per job, in input order, as soon as each is ready."""
-    import numpy as np
-
     from gradcli import batch, render
+    from gradcli.engine import silence_numpy
 
-    np.seterr(all="ignore")            # this process reports IEEE results itself; see evaluate's notes
+    silence_numpy()                     # the run reports non-finite values itself (evaluate's notes)
     paths = files or ["-"]
     for path in paths:
         if path != "-" and not os.path.isfile(path):

@@ -59,12 +59,16 @@ def paused_gc():
             gc.enable()
 
 
-_QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "ignore"}
-
-
 def quiet():
-    """IEEE results (inf, nan) without numpy's warnings; free when they are already off."""
-    return contextlib.nullcontext() if np.geterr() == _QUIET else np.errstate(all="ignore")
+    """IEEE results (inf, nan) without numpy's warnings (free after silence_numpy())."""
+    return contextlib.nullcontext() if _state.get("silenced") else np.errstate(all="ignore")
+
+
+def silence_numpy() -> None:
+    """Turn numpy's floating-point warnings off for this process, for good (the CLI reports
+    non-finite values itself); quiet() is then free."""
+    np.seterr(all="ignore")
+    _state["silenced"] = True
 
 
 class AccumulateGrad:
@@ -319,7 +323,7 @@ def _seed(root: Tensor, gradient) -> Tensor:
         if root.data.size != 1:
             raise GradOutputError("grad can be implicitly created only for scalar outputs",
                                   hint="pass a gradient of the output's shape: y.backward(grad_output)")
-        return Tensor(np.ones_like(root.data))
+        return _wrap(np.float64(1.0) if root.data.ndim == 0 else np.ones_like(root.data))
     g = gradient if isinstance(gradient, Tensor) else Tensor(gradient)
     if g.shape != root.shape:
         raise GradOutputError(f"Mismatch in shape: grad_output has a shape of {list(g.shape)} "
@@ -349,8 +353,8 @@ def gradients(root: Tensor, gradient=None, *, retain_graph: bool = False, create
             g = pending.pop(t, None)
             if g is None:
                 continue
-            if keep(t):
-                result[t] = g if record else _wrap(np.asarray(g, dtype=np.float64)[()] if np.ndim(g) == 0 else g)
+            if (t.grad_fn is None or t._retains_grad) if keep is _kept else keep(t):
+                result[t] = g if record else _wrap(g)
             fn = t.grad_fn
             if fn is None:
                 continue

@@ -35,6 +35,18 @@ class Expr:
             self._nodes = self._reachable()
         return self._nodes
 
+    def keep_nodes(self, created) -> None:
+        """Record nodes() from every node a builder made, in creation order (a topological
+        order): one backward sweep keeps those this node reaches, with no search or sort."""
+        reached = {self.id}
+        kept = []
+        for node in reversed(list(created)):
+            if node.id in reached:
+                kept.append(node)
+                reached.update(a.id for a in node.args)
+        kept.reverse()
+        self._nodes = kept
+
     def _reachable(self) -> list["Expr"]:
         seen = {self.id: self}
         stack = [self]

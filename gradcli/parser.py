@@ -137,6 +137,7 @@ class Parser:
             if tok.text in (")", "]"):
                 raise self.error(f"unmatched '{tok.text}'", tok)
             raise self.error(f"unexpected {_describe(tok)}", tok)
+        node.keep_nodes(self.build.table.values())
         return node
 
     # Each grammar method returns (node, span of this occurrence): a shared node

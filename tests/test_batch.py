@@ -205,7 +205,7 @@ def test_signal_mid_run_leaves_whole_records_and_a_summary(tmp_path, sig, code):
 def test_progress_only_on_a_terminal(tmp_path):
     import pty
     path = tmp_path / "jobs.txt"
-    path.write_text("x*2 where x=1\n" * 6000)
+    path.write_text("".join(f"sin(x)*{i} + x^2 where x=1\n" for i in range(8000)))     # distinct: no parse reuse
     quiet = run_process("batch", str(path), "-f", "json", "--no-check")
     assert quiet.err == ""
     leader, follower = pty.openpty()
