@@ -56,7 +56,7 @@ def _graph(source, values: dict, wrt):
     nodes = expr.nodes()
     with enable_grad(), np.errstate(all="ignore"):
         tensors = build(nodes, leaves)
-    notes = [] if np.isfinite(tensors[-1].data).all() else numeric_notes(nodes, tensors)
+    notes = [] if np.isfinite(tensors[-1].data).all() else numeric_notes(nodes, [t.data for t in tensors])
     return expr, bound, wanted, leaves, tensors[-1], notes
 
 

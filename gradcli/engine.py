@@ -331,6 +331,12 @@ def _seed(root: Tensor, gradient) -> Tensor:
     return g
 
 
+def input_grad(op, i: int, g, ans, inputs, attrs: dict, shape: tuple):
+    """The gradient flowing to input i of one op: its VJP rule, summed back to the input's shape."""
+    gi = op.vjp(i, g, ans, inputs, attrs)
+    return gi if getattr(gi, "shape", ()) == shape else F.sum_to(gi, shape=shape)
+
+
 def gradients(root: Tensor, gradient=None, *, retain_graph: bool = False, create_graph: bool = False,
               keep=_kept, order: list[Tensor] | None = None) -> dict[Tensor, Tensor]:
     """Reverse-mode pass: {tensor: d(root·gradient)/d tensor} for every tensor keep() accepts.
@@ -368,9 +374,7 @@ def gradients(root: Tensor, gradient=None, *, retain_graph: bool = False, create
             for i, x in enumerate(fn.inputs):
                 if not x.requires_grad:
                     continue
-                gi = fn.op.vjp(i, g, ans, inputs, fn.attrs)
-                if getattr(gi, "shape", ()) != x.data.shape:
-                    gi = F.sum_to(gi, shape=x.data.shape)
+                gi = input_grad(fn.op, i, g, ans, inputs, fn.attrs, x.data.shape)
                 prev = pending.get(x)
                 pending[x] = gi if prev is None else prev + gi
             if not retain_graph:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcli.engine import Tensor, _kept, apply, gradients, no_grad, paused_gc, quiet
+from gradcli.engine import Tensor, _kept, apply, gradients, input_grad, no_grad, paused_gc, quiet
 from gradcli.errors import BindError, GradcliError, GradOutputError, ShapeError, Span
 from gradcli.expr import Expr
 from gradcli.ops import CONSTANTS, OPS
@@ -52,7 +52,16 @@ class Result:
     notes: list = field(default_factory=list)
     seed: object = None                 # the grad_output used (None: the output is a scalar)
     nodes: list = field(default_factory=list, repr=False)
-    tensors: list = field(default_factory=list, repr=False)
+    tensors: list | None = field(default=None, repr=False)    # the recorded graph, made when asked for
+    options: tuple = field(default=(None, None, True), repr=False)   # (wrt, grad_output, grad) as given
+
+    def traced(self) -> list:
+        """The Tensor of every node (recording the graph now if it was computed without one)."""
+        if self.tensors is None:
+            wrt, grad_output, grad = self.options
+            again = _evaluate(self.expr, self.values, wrt, grad_output, grad, False, trace=True)
+            self.tensors = again.tensors
+        return self.tensors
 
     @property
     def shape(self) -> tuple:
@@ -63,7 +72,7 @@ class Result:
         """The nodes in topological order, each with its value, grad_fn and (kept) gradient."""
         index = {node.id: i for i, node in enumerate(self.nodes)}
         out = []
-        for i, (node, t) in enumerate(zip(self.nodes, self.tensors)):
+        for i, (node, t) in enumerate(zip(self.nodes, self.traced())):
             g = t.grad if (t.is_leaf or t.retains_grad) else None
             out.append(GraphNode(
                 id=i, op=node.op.symbol, text=node.text, value=_plain(t.data), shape=t.shape,
@@ -133,38 +142,91 @@ def check_names(expr: Expr, values: dict, wrt) -> list[str]:
 
 
 def build(nodes: list[Expr], leaves: dict[str, Tensor]) -> list[Tensor]:
-    """Tensor for each node, in order; shape errors get the node's span."""
+    """Tensor for each node, in order (the recorded graph); shape errors get the node's span."""
     tensors: dict[int, Tensor] = {}
     out = []
     for node in nodes:
         op = node.op
         if op is VAR:
-            t = leaves[node.attrs[0][1]]
+            t = leaves[node.kw["name"]]
         elif not node.args:
-            t = Tensor(op.forward(**dict(node.attrs)))
+            t = Tensor(op.forward(**node.kw))
         else:
             args = [tensors[a.id] for a in node.args]
-            try:
-                t = apply(op, *args, **node.kw)
-            except (ValueError, IndexError) as exc:
-                raise _shape_error(node, args, exc) from None
-            except MemoryError:
-                shapes = " and ".join(str(a.shape) for a in args)
-                raise ShapeError(f"'{op.symbol}' on shapes {shapes} needs more memory than there is",
-                                 node.span, source=node.source) from None
-            except GradcliError as err:
-                raise err.at(node.span, node.source)
+            t = guarded(node, args, lambda: apply(op, *args, **node.kw))
         tensors[node.id] = t
         out.append(t)
     return out
 
 
-def _shape_error(node: Expr, args: list[Tensor], exc: Exception) -> ShapeError:
+def forward_values(nodes: list[Expr], bound: dict) -> dict[int, object]:
+    """The value of every node (plain arrays, no graph recorded); shape errors get the node's span."""
+    values: dict[int, object] = {}
+    for node in nodes:
+        op = node.op
+        if op is VAR:
+            v = bound[node.kw["name"]]
+            values[node.id] = np.float64(v) if type(v) is float else v
+        elif not node.args:
+            values[node.id] = op.forward(**node.kw)
+        else:
+            args = [values[a.id] for a in node.args]
+            values[node.id] = guarded(node, args, lambda: op.forward(*args, **node.kw))
+    return values
+
+
+def backward_values(nodes: list[Expr], values: dict, wanted: set, seed) -> dict[str, object]:
+    """Reverse mode straight over the expression: variable name -> gradient, for the wanted ones.
+
+    The same rules and order as the engine's pass (engine.gradients), on plain arrays; a
+    node's value is dropped once the pass is past it, so memory falls as it runs.
+    """
+    root = nodes[-1]
+    needs: set[int] = set()
+    for node in nodes:
+        if (node.op is VAR and node.kw["name"] in wanted) or any(a.id in needs for a in node.args):
+            needs.add(node.id)
+    pending = {root.id: seed} if root.id in needs else {}
+    found: dict[str, object] = {}
+    for node in reversed(nodes):
+        g = pending.pop(node.id, None)
+        if node.op is VAR:
+            if g is not None:
+                found[node.kw["name"]] = g
+            continue
+        if g is not None and node.args:
+            inputs = [values[a.id] for a in node.args]
+            ans = values[node.id]
+            for i, a in enumerate(node.args):
+                if a.id in needs:
+                    gi = input_grad(node.op, i, g, ans, inputs, node.kw, np.shape(inputs[i]))
+                    prev = pending.get(a.id)
+                    pending[a.id] = gi if prev is None else prev + gi
+        if node is not root:
+            values.pop(node.id, None)       # every consumer of this value is behind us
+    return found
+
+
+def guarded(node: Expr, args: list, run):
+    """run() an op of node; numpy's shape complaints become a ShapeError pointing at the node."""
+    try:
+        return run()
+    except (ValueError, IndexError) as exc:
+        raise _shape_error(node, args, exc) from None
+    except MemoryError:
+        shapes = " and ".join(str(np.shape(a)) for a in args)
+        raise ShapeError(f"'{node.op.symbol}' on shapes {shapes} needs more memory than there is",
+                         node.span, source=node.source) from None
+    except GradcliError as err:
+        raise err.at(node.span, node.source)
+
+
+def _shape_error(node: Expr, args: list, exc: Exception) -> ShapeError:
     op = node.op
-    shapes = " and ".join(str(tuple(a.shape)) for a in args)
+    shapes = " and ".join(str(tuple(np.shape(a))) for a in args)
     if op.key == "index":
         index = node.kw["index"]
-        return ShapeError(f"index {list(index)} is out of range for shape {args[0].shape}", node.span,
+        return ShapeError(f"index {list(index)} is out of range for shape {np.shape(args[0])}", node.span,
                           source=node.source, hint="indices count from 0; -1 is the last element")
     hint = op.hint or ("arrays must have equal shapes or shapes that broadcast (numpy rules)"
                        if op.elementwise else None)
@@ -202,12 +264,11 @@ def _finite(data) -> bool:
     return bool(np.isfinite(data).all())
 
 
-def numeric_notes(nodes: list[Expr], tensors: list[Tensor]) -> list[Note]:
-    """Where a non-finite value first appeared: the first node whose inputs are finite and output is not."""
-    for node, t in zip(nodes, tensors):
-        if node.args and not _finite(t.data):
-            return [Note(f"{_kind(t.data)} first appears in '{node.text}' (column {node.span.start + 1})",
-                         node.span)]
+def numeric_notes(nodes: list[Expr], data: list) -> list[Note]:
+    """Where a non-finite value first appeared: the first node whose output is not finite."""
+    for node, d in zip(nodes, data):
+        if node.args and not _finite(d):
+            return [Note(f"{_kind(d)} first appears in '{node.text}' (column {node.span.start + 1})", node.span)]
     return []
 
 
@@ -221,7 +282,12 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
     grad=False evaluates under no_grad. retain_grad keeps every node's gradient.
     """
     expr = parse(source) if isinstance(source, str) else source
-    values = dict(values or {})
+    with paused_gc():
+        return _evaluate(expr, dict(values or {}), wrt, grad_output, grad, retain_grad)
+
+
+def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_grad: bool,
+              trace: bool = False) -> Result:
     names = check_names(expr, values, wrt)
     missing = [n for n in names if n not in values]
     if missing:
@@ -231,13 +297,42 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
     bound = {n: read_value(values[n], f"value of {n}") for n in names}
     wanted = set(names if wrt is None else wrt)
     wrt_names = [n for n in names if n in wanted] if grad else []
-    leaves = {n: Tensor(bound[n], requires_grad=n in wanted and grad) for n in names}
-
     nodes = expr.nodes()
-    with (nullcontext() if grad else no_grad()), quiet(), paused_gc():
+    if trace or retain_grad:
+        return _traced(expr, nodes, bound, names, wanted, wrt_names, grad_output, grad, retain_grad)
+    with quiet():
+        vals = forward_values(nodes, bound)
+        root = vals[nodes[-1].id]
+        notes = [] if _finite(root) else numeric_notes(nodes, [vals[n.id] for n in nodes])
+        grads = seed = None
+        if grad:
+            seed = _seed(Tensor(root), expr, grad_output)
+            seed = None if seed is None else seed.data
+            ones = np.float64(1.0) if np.ndim(root) == 0 else np.ones_like(root)
+            found = backward_values(nodes, vals, set(wrt_names), ones if seed is None else seed)
+            grads = _leaf_grads(wrt_names, bound, found, notes)
+    return Result(expr=expr, value=_plain(root), grad=grads, values=bound, variables=names,
+                  wrt=wrt_names, notes=notes, seed=seed, nodes=nodes, tensors=None,
+                  options=(wrt, grad_output, grad))
+
+
+def _leaf_grads(wrt_names: list, bound: dict, found: dict, notes: list) -> dict:
+    grads = {}
+    for n in wrt_names:
+        g = found.get(n)
+        grads[n] = _plain(np.zeros_like(bound[n]) if g is None else np.asarray(g, dtype=np.float64))
+        if not _finite(grads[n]):
+            notes.append(Note(f"the gradient with respect to {n} is {_kind(grads[n])}"))
+    return grads
+
+
+def _traced(expr, nodes, bound, names, wanted, wrt_names, grad_output, grad: bool, retain_grad: bool) -> Result:
+    """The same computation through recorded Tensors, so the graph can be shown."""
+    leaves = {n: Tensor(bound[n], requires_grad=n in wanted and grad) for n in names}
+    with (nullcontext() if grad else no_grad()), quiet():
         tensors = build(nodes, leaves)
         root = tensors[-1]
-        notes = [] if _finite(root.data) else numeric_notes(nodes, tensors)
+        notes = [] if _finite(root.data) else numeric_notes(nodes, [t.data for t in tensors])
         grads = seed = None
         if grad:
             seed = _seed(root, expr, grad_output)
@@ -252,15 +347,12 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
                 found = gradients(root, seed, keep=_kept, order=order)
                 for t, g in found.items():
                     t.grad = g
-            grads = {}
-            for n in wrt_names:
-                g = found.get(leaves[n])
-                grads[n] = _plain(np.zeros_like(bound[n]) if g is None else g.data)
-                if not _finite(grads[n]):
-                    notes.append(Note(f"the gradient with respect to {n} is {_kind(grads[n])}"))
+            by_name = {n: found[leaves[n]].data for n in wrt_names if leaves[n] in found}
+            grads = _leaf_grads(wrt_names, bound, by_name, notes)
     return Result(expr=expr, value=_plain(root.data), grad=grads, values=bound, variables=names,
                   wrt=wrt_names, notes=notes, seed=None if seed is None else seed.data,
-                  nodes=nodes, tensors=tensors)
+                  nodes=nodes, tensors=tensors, options=(list(wanted) if wanted != set(names) else None,
+                                                         grad_output, grad))
 
 
 def elementwise_only(expr: Expr) -> bool:

@@ -106,7 +106,7 @@ class Parser:
         self.pos = 0
         self.depth = 0
         self.build = Builder(source)
-        self.leaves: dict[str, Expr] = {}     # variables and constants seen so far, by name
+        self.leaves: dict[str, Expr] = {}     # variables, constants and numbers seen so far, by text
 
     # -- token helpers ---------------------------------------------------------
     def peek(self) -> Token:
@@ -197,11 +197,18 @@ class Parser:
         raise self.error(f"expected an operator between '{left}' and '{tok.text}'", tok, hint=hint)
 
     def prefix(self) -> tuple[Expr, Span]:
-        tok = self.advance()
-        if tok.kind == "num":
-            return self.build.make(OPS["num"], (), tok.span, value=float(tok.text)), tok.span
-        if tok.kind == "name":
-            return self.name(tok)
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        kind = tok.kind
+        if kind == "name" or kind == "num":
+            span = Span(tok.start, tok.end)
+            leaf = self.leaves.get(tok.text)            # a variable, constant or number seen before
+            if leaf is not None and (kind == "num" or self.tokens[self.pos].text != "("):
+                return leaf, span
+            if kind == "name":
+                return self.name(tok)
+            node = self.leaves[tok.text] = self.build.make(OPS["num"], (), span, value=float(tok.text))
+            return node, span
         if tok.text == "(":
             inner, _ = self.expr_bp(0)
             close = self.expect(")", "to close '('")
@@ -226,9 +233,8 @@ class Parser:
 
     def name(self, tok: Token) -> tuple[Expr, Span]:
         text = tok.text
-        calls = self.peek().text == "(" and self.peek().kind == "op"
-        if not calls and text in self.leaves:
-            return self.leaves[text], tok.span
+        after = self.tokens[self.pos]
+        calls = after.text == "(" and after.kind == "op"
         if text in FUNCTIONS:
             if not calls:
                 raise self.error(f"'{text}' is a function: write {text}(...)", tok)
