@@ -307,9 +307,12 @@ def points(rows_n: int, repeats: int, tmp: Path) -> None:
     rng = np.random.default_rng(1)
     data = rng.uniform(0.5, 2.0, size=(rows_n, 5))
     path = tmp / "points.csv"
-    np.savetxt(path, data, delimiter=",", header="a,b,c,d,f", comments="", fmt="%r")
+    np.savetxt(path, data, delimiter=",", header="a,b,c,d,f", comments="", fmt="%.17g")
     load = [PY, "-c", f"import numpy as np; np.loadtxt({str(path)!r}, delimiter=',', skiprows=1)"]
     cmd = GRADCLI + ["eval", "a*sin(b) + c*exp(-d) + f^2", "--points", str(path), "--no-check"]
+    check_run = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
+    if check_run.returncode != 0 or check_run.stdout.count("\n") != rows_n + 1:
+        raise SystemExit(f"the points command failed: {check_run.stderr[:300]}")
     _, b, r = paired(load, cmd, repeats)
     row("points", f"{rows_n:,} rows x 5 variables, whole command vs np.loadtxt", b, r, "<= 3",
         "eval 'a*sin(b) + c*exp(-d) + f^2' --points points.csv --no-check > out.csv", "np.loadtxt of the same file",

@@ -159,33 +159,61 @@ def build(nodes: list[Expr], leaves: dict[str, Tensor]) -> list[Tensor]:
     return out
 
 
-def forward_values(nodes: list[Expr], bound: dict) -> dict[int, object]:
-    """The value of every node (plain arrays, no graph recorded); shape errors get the node's span."""
+def forward_values(nodes: list[Expr], bound: dict, drop: bool = True, needs: set | None = None) -> tuple[dict, dict]:
+    """The value and shape of every node (plain arrays, no graph recorded).
+
+    With drop, a value that no gradient to be computed reads (see the op table's
+    `saves`; `needs` holds the nodes a gradient flows to) is let go as soon as its
+    last consumer has run; one whose shape alone is read is kept as a zero-size
+    stand-in. Shape errors get the node's span.
+    """
+    uses: dict[int, int] = {}
+    read: set[int] = set()
+    shape_only: set[int] = set()
+    for node in nodes:
+        for i, a in enumerate(node.args):
+            uses[a.id] = uses.get(a.id, 0) + 1
+            if needs is not None and a.id not in needs:
+                continue
+            saves = node.op.reads(i)
+            if saves in ("ans", "all"):
+                read.add(node.id)
+            if saves in ("inputs", "all"):
+                read.update(b.id for b in node.args)
+            elif saves == "shape":
+                shape_only.update(b.id for b in node.args)
     values: dict[int, object] = {}
+    shapes: dict[int, tuple] = {}
+    root = nodes[-1].id
     for node in nodes:
         op = node.op
         if op is VAR:
             v = bound[node.kw["name"]]
-            values[node.id] = np.float64(v) if type(v) is float else v
+            v = np.float64(v) if type(v) is float else v
         elif not node.args:
-            values[node.id] = op.forward(**node.kw)
+            v = op.forward(**node.kw)
         else:
             args = [values[a.id] for a in node.args]
-            values[node.id] = guarded(node, args, lambda: op.forward(*args, **node.kw))
-    return values
+            v = guarded(node, args, lambda: op.forward(*args, **node.kw))
+            if drop:
+                for a in node.args:
+                    uses[a.id] -= 1
+                    if uses[a.id] == 0 and a.args and a.id != root and a.id not in read:
+                        values[a.id] = np.broadcast_to(np.float64(0.0), shapes[a.id]) if a.id in shape_only \
+                            else None
+        values[node.id] = v
+        shapes[node.id] = np.shape(v)
+    return values, shapes
 
 
-def backward_values(nodes: list[Expr], values: dict, wanted: set, seed) -> dict[str, object]:
+def backward_values(nodes: list[Expr], values: dict, shapes: dict, wanted: set, seed) -> dict[str, object]:
     """Reverse mode straight over the expression: variable name -> gradient, for the wanted ones.
 
     The same rules and order as the engine's pass (engine.gradients), on plain arrays; a
     node's value is dropped once the pass is past it, so memory falls as it runs.
     """
     root = nodes[-1]
-    needs: set[int] = set()
-    for node in nodes:
-        if (node.op is VAR and node.kw["name"] in wanted) or any(a.id in needs for a in node.args):
-            needs.add(node.id)
+    needs = gradient_paths(nodes, wanted)
     pending = {root.id: seed} if root.id in needs else {}
     found: dict[str, object] = {}
     for node in reversed(nodes):
@@ -199,12 +227,21 @@ def backward_values(nodes: list[Expr], values: dict, wanted: set, seed) -> dict[
             ans = values[node.id]
             for i, a in enumerate(node.args):
                 if a.id in needs:
-                    gi = input_grad(node.op, i, g, ans, inputs, node.kw, np.shape(inputs[i]))
+                    gi = input_grad(node.op, i, g, ans, inputs, node.kw, shapes[a.id])
                     prev = pending.get(a.id)
                     pending[a.id] = gi if prev is None else prev + gi
         if node is not root:
             values.pop(node.id, None)       # every consumer of this value is behind us
     return found
+
+
+def gradient_paths(nodes: list[Expr], wanted: set) -> set[int]:
+    """The nodes a gradient flows to: those that depend on a wanted variable."""
+    needs: set[int] = set()
+    for node in nodes:
+        if (node.op is VAR and node.kw["name"] in wanted) or any(a.id in needs for a in node.args):
+            needs.add(node.id)
+    return needs
 
 
 def guarded(node: Expr, args: list, run):
@@ -301,15 +338,20 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
     if trace or retain_grad:
         return _traced(expr, nodes, bound, names, wanted, wrt_names, grad_output, grad, retain_grad)
     with quiet():
-        vals = forward_values(nodes, bound)
+        needs = gradient_paths(nodes, set(wrt_names))
+        vals, shapes = forward_values(nodes, bound, needs=needs)
         root = vals[nodes[-1].id]
-        notes = [] if _finite(root) else numeric_notes(nodes, [vals[n.id] for n in nodes])
+        if not _finite(root):       # find where it began, with every value kept this time
+            every, _ = forward_values(nodes, bound, drop=False)
+            notes = numeric_notes(nodes, [every[n.id] for n in nodes])
+        else:
+            notes = []
         grads = seed = None
         if grad:
             seed = _seed(Tensor(root), expr, grad_output)
             seed = None if seed is None else seed.data
             ones = np.float64(1.0) if np.ndim(root) == 0 else np.ones_like(root)
-            found = backward_values(nodes, vals, set(wrt_names), ones if seed is None else seed)
+            found = backward_values(nodes, vals, shapes, set(wrt_names), ones if seed is None else seed)
             grads = _leaf_grads(wrt_names, bound, found, notes)
     return Result(expr=expr, value=_plain(root), grad=grads, values=bound, variables=names,
                   wrt=wrt_names, notes=notes, seed=seed, nodes=nodes, tensors=None,

@@ -22,6 +22,10 @@ knows an op by name. A row (`Op`) has these fields:
     grad_fn  PyTorch-style name of the backward node (MulBackward0)
     elementwise  applies element by element with numpy broadcasting
     domain   where the table-driven tests sample: Domain(lo, hi, cases, away)
+    saves    what the VJP rules read, so the forward pass may drop the rest as soon
+             as it is used (PyTorch's "saved tensors"): none | shape (only the
+             inputs' shapes) | inputs | ans | all (inputs and ans); or a tuple,
+             one entry per input, for what that input's gradient alone reads
     kink     Kink(where, convention) for an op not differentiable everywhere:
              where(*input arrays) is true at such a point, and convention says
              which gradient gradcli uses there (the cross-check reports these
@@ -99,6 +103,11 @@ class Op:
     domain: Domain | None = field(default=None, compare=False)
     hint: str = ""          # what the shapes must be, shown on a shape error
     kink: "Kink | None" = field(default=None, compare=False)
+    saves: str | tuple = "all"
+
+    def reads(self, i: int) -> str:
+        """What the gradient of input i reads (see `saves`)."""
+        return self.saves[i] if isinstance(self.saves, tuple) else self.saves
 
     def vjp(self, i: int, g: Tensor, ans: Tensor, xs: tuple, attrs: dict) -> Tensor:
         """Gradient flowing to input i."""
@@ -123,11 +132,11 @@ class Kink:
     convention: str
 
 
-def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1, kink=None):
+def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1, kink=None, saves="inputs"):
     """An elementwise function row."""
     cases = tuple((s, {}) for s in (UNARY if arity == 1 else BINARY))
     return Op(key, Fn(name), arity, forward, grads, sympy, name, grad_fn, True,
-              Domain(lo, hi, cases, away), kink=kink)
+              Domain(lo, hi, cases, away), kink=kink, saves=saves)
 
 
 def _at_zero(x, *rest):
@@ -335,59 +344,59 @@ TABLE: list[Op] = [
     Op("add", Infix("+", 1), 2, operator.add,
        (lambda g, ans, a, b: g,
         lambda g, ans, a, b: g),
-       lambda sp, a, b: a + b, "+", "AddBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
+       lambda sp, a, b: a + b, "+", "AddBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY)), saves="none"),
     Op("sub", Infix("-", 1), 2, operator.sub,
        (lambda g, ans, a, b: g,
         lambda g, ans, a, b: -g),
-       lambda sp, a, b: a - b, "-", "SubBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
+       lambda sp, a, b: a - b, "-", "SubBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY)), saves="none"),
     Op("mul", Infix("*", 3), 2, operator.mul,
        (lambda g, ans, a, b: g * b,
         lambda g, ans, a, b: g * a),
-       lambda sp, a, b: a * b, "*", "MulBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY))),
+       lambda sp, a, b: a * b, "*", "MulBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY)), saves="inputs"),
     Op("div", Infix("/", 3), 2, operator.truediv,
        (lambda g, ans, a, b: g / b,
         lambda g, ans, a, b: -g * ans / b),
-       lambda sp, a, b: a / b, "/", "DivBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY), away=0.3)),
+       lambda sp, a, b: a / b, "/", "DivBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY), away=0.3), saves=("inputs", "all")),
     Op("neg", Prefix("-", 5), 1, operator.neg,
        (lambda g, ans, x: -g,),
-       lambda sp, x: -x, "-", "NegBackward0", True, Domain()),
+       lambda sp, x: -x, "-", "NegBackward0", True, Domain(), saves="none"),
     Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True)), 2, operator.pow,
        (lambda g, ans, a, b: g * b * a ** (b - 1),
         _pow_grad_exponent),
        _sp_pow, "^", "PowBackward1", True, Domain(0.5, 2.0, tuple((s, {}) for s in BINARY)),
-       kink=Kink(_pow_kink, "a^b at a = 0: d/da from b*a^(b-1), d/db taken as 0")),
+       kink=Kink(_pow_kink, "a^b at a = 0: d/da from b*a^(b-1), d/db taken as 0"), saves=("inputs", "all")),
     Op("matmul", (Infix("@", 3), Fn("matmul")), 2, _matmul_forward,
        (_matmul_grad_a,
         _matmul_grad_b),
        _sp_matmul, "@", "MmBackward0", False, Domain(cases=MATMUL_CASES),
-       hint="matmul takes vectors and matrices whose inner sizes agree: (n,k) @ (k,m)"),
+       hint="matmul takes vectors and matrices whose inner sizes agree: (n,k) @ (k,m)", saves="inputs"),
 
     # Elementwise functions.
     ew("sin",   "sin",   np.sin,    (lambda g, ans, x: g * F.cos(x),),                lambda sp, x: sp.sin(x),   "SinBackward0"),
     ew("cos",   "cos",   np.cos,    (lambda g, ans, x: -g * F.sin(x),),               lambda sp, x: sp.cos(x),   "CosBackward0"),
-    ew("tan",   "tan",   np.tan,    (lambda g, ans, x: g * (1 + ans * ans),),         lambda sp, x: sp.tan(x),   "TanBackward0", -1.2, 1.2),
+    ew("tan",   "tan",   np.tan,    (lambda g, ans, x: g * (1 + ans * ans),),         lambda sp, x: sp.tan(x),   "TanBackward0", -1.2, 1.2, saves="ans"),
     ew("asin",  "asin",  np.arcsin, (lambda g, ans, x: g / F.sqrt(1 - x * x),),       lambda sp, x: sp.asin(x),  "AsinBackward0", -0.9, 0.9),
     ew("acos",  "acos",  np.arccos, (lambda g, ans, x: -g / F.sqrt(1 - x * x),),      lambda sp, x: sp.acos(x),  "AcosBackward0", -0.9, 0.9),
     ew("atan",  "atan",  np.arctan, (lambda g, ans, x: g / (1 + x * x),),             lambda sp, x: sp.atan(x),  "AtanBackward0"),
     ew("sinh",  "sinh",  np.sinh,   (lambda g, ans, x: g * F.cosh(x),),               lambda sp, x: sp.sinh(x),  "SinhBackward0"),
     ew("cosh",  "cosh",  np.cosh,   (lambda g, ans, x: g * F.sinh(x),),               lambda sp, x: sp.cosh(x),  "CoshBackward0"),
-    ew("tanh",  "tanh",  np.tanh,   (lambda g, ans, x: g * (1 - ans * ans),),         lambda sp, x: sp.tanh(x),  "TanhBackward0"),
-    ew("exp",   "exp",   np.exp,    (lambda g, ans, x: g * ans,),                     lambda sp, x: sp.exp(x),   "ExpBackward0"),
+    ew("tanh",  "tanh",  np.tanh,   (lambda g, ans, x: g * (1 - ans * ans),),         lambda sp, x: sp.tanh(x),  "TanhBackward0", saves="ans"),
+    ew("exp",   "exp",   np.exp,    (lambda g, ans, x: g * ans,),                     lambda sp, x: sp.exp(x),   "ExpBackward0", saves="ans"),
     ew("log",   "log",   np.log,    (lambda g, ans, x: g / x,),                       lambda sp, x: sp.log(x),   "LogBackward0", 0.1, 3.0),
     ew("log2",  "log2",  np.log2,   (lambda g, ans, x: g / (x * LN2),),               lambda sp, x: sp.log(x, 2),  "Log2Backward0", 0.1, 3.0),
     ew("log10", "log10", np.log10,  (lambda g, ans, x: g / (x * LN10),),              lambda sp, x: sp.log(x, 10), "Log10Backward0", 0.1, 3.0),
     # sqrt'(0) = 1/(2*0) = inf, as PyTorch gives.
     ew("sqrt",  "sqrt",  np.sqrt,   (lambda g, ans, x: g / (2 * ans),),               lambda sp, x: sp.sqrt(x),  "SqrtBackward0", 0.1, 3.0,
-       kink=Kink(_at_zero, "sqrt'(0) = inf")),
+       kink=Kink(_at_zero, "sqrt'(0) = inf"), saves="ans"),
     # abs'(0) = sign(0) = 0 (as PyTorch).
     ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),   "AbsBackward0", away=0.1,
        kink=Kink(_at_zero, "abs'(0) = 0")),
     # sign and heaviside are steps: derivative 0 away from 0, and taken as 0 at 0 too.
     ew("sign",  "sign",  np.sign,   (lambda g, ans, x: g * 0,),                       lambda sp, x: sp.sign(x),  "SignBackward0", away=0.1,
-       kink=Kink(_at_zero, "sign'(0) = 0")),
+       kink=Kink(_at_zero, "sign'(0) = 0"), saves="none"),
     ew("heaviside", "heaviside", lambda x: np.heaviside(x, 0.5), (lambda g, ans, x: g * 0,), lambda sp, x: sp.Heaviside(x),
-       "HeavisideBackward0", away=0.1, kink=Kink(_at_zero, "heaviside'(0) = 0 (and heaviside(0) = 1/2)")),
-    ew("sigmoid", "sigmoid", _sigmoid_forward, (lambda g, ans, x: g * ans * (1 - ans),), lambda sp, x: 1 / (1 + sp.exp(-x)), "SigmoidBackward0", -4.0, 4.0),
+       "HeavisideBackward0", away=0.1, kink=Kink(_at_zero, "heaviside'(0) = 0 (and heaviside(0) = 1/2)"), saves="none"),
+    ew("sigmoid", "sigmoid", _sigmoid_forward, (lambda g, ans, x: g * ans * (1 - ans),), lambda sp, x: 1 / (1 + sp.exp(-x)), "SigmoidBackward0", -4.0, 4.0, saves="ans"),
     # relu'(0) = 0 (as PyTorch): the mask is x > 0, strictly.
     ew("relu",  "relu",  lambda x: np.maximum(x, 0.0), (lambda g, ans, x: g * _const(_raw(x) > 0),), lambda sp, x: sp.Max(x, 0), "ReluBackward0", away=0.1,
        kink=Kink(_at_zero, "relu'(0) = 0")),
@@ -410,60 +419,61 @@ TABLE: list[Op] = [
 
     # Reductions to a scalar, and array functions.
     Op("sum", Fn("sum"), 1, lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
-       (_sum_grad,), _sp_sum, "sum", "SumBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE) + ((((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3),), {"axis": 0})))),
+       (_sum_grad,), _sp_sum, "sum", "SumBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE) + ((((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3),), {"axis": 0}))), saves="shape"),
     Op("mean", Fn("mean"), 1, np.mean,
        (lambda g, ans, x: F.broadcast_to(g / x.size, shape=x.shape),),
-       lambda sp, x: np.sum(x) / x.size, "mean", "MeanBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+       lambda sp, x: np.sum(x) / x.size, "mean", "MeanBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE)), saves="shape"),
     # prod: g * prod(others); see _prod_grad for zeros.
     Op("prod", Fn("prod"), 1, np.prod, (_prod_grad,),
-       lambda sp, x: sp.Mul(*np.ravel(x)), "prod", "ProdBackward0", False, Domain(0.5, 2.0, tuple((s, {}) for s in REDUCE))),
+       lambda sp, x: sp.Mul(*np.ravel(x)), "prod", "ProdBackward0", False, Domain(0.5, 2.0, tuple((s, {}) for s in REDUCE)), saves="all"),
     Op("norm", Fn("norm"), 1, lambda x: np.sqrt(np.sum(x * x)), (_norm_grad,),
        _sp_norm, "norm", "LinalgVectorNormBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE)),
-       kink=Kink(lambda x: not np.any(x), "norm has gradient 0 at the zero vector")),
+       kink=Kink(lambda x: not np.any(x), "norm has gradient 0 at the zero vector"), saves="all"),
     Op("amax", Fn("max"), 1, np.max, (lambda g, ans, x: g * _tie_mask(x, ans),),
        _sp_reduce("Max"), "max", "MaxBackward1", False, Domain(cases=tuple((s, {}) for s in REDUCE)),
-       kink=Kink(_has_ties, "max(x) splits the gradient evenly among tied elements")),
+       kink=Kink(_has_ties, "max(x) splits the gradient evenly among tied elements"), saves="all"),
     Op("amin", Fn("min"), 1, np.min, (lambda g, ans, x: g * _tie_mask(x, ans),),
        _sp_reduce("Min"), "min", "MinBackward1", False, Domain(cases=tuple((s, {}) for s in REDUCE)),
-       kink=Kink(_has_min_ties, "min(x) splits the gradient evenly among tied elements")),
+       kink=Kink(_has_min_ties, "min(x) splits the gradient evenly among tied elements"), saves="all"),
     Op("logsumexp", Fn("logsumexp"), 1, _logsumexp_forward, (lambda g, ans, x: g * F.exp(x - ans),),
        lambda sp, x: sp.log(sum(sp.exp(v) for v in np.ravel(x))), "logsumexp", "LogsumexpBackward0", False,
-       Domain(cases=tuple((s, {}) for s in REDUCE))),
+       Domain(cases=tuple((s, {}) for s in REDUCE)), saves="all"),
     Op("softmax", Fn("softmax"), 1, _softmax_forward, (_softmax_grad,),
-       _sp_softmax, "softmax", "SoftmaxBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE))),
+       _sp_softmax, "softmax", "SoftmaxBackward0", False, Domain(cases=tuple((s, {}) for s in REDUCE)), saves="ans"),
     Op("dot", Fn("dot"), 2, lambda a, b: np.vdot(a, b) if a.shape == b.shape else _raise_shape(),
        (lambda g, ans, a, b: g * b,
         lambda g, ans, a, b: g * a),
        lambda sp, a, b: np.sum(a * b), "dot", "DotBackward0", False, Domain(cases=(((((3,), (3,))), {}),)),
-       hint="dot takes two arrays of the same shape"),
+       hint="dot takes two arrays of the same shape", saves="inputs"),
     # transpose(x) and x' reverse the axes (a matrix's rows become columns).
     Op("transpose", (Fn("transpose"), Postfix("'", 9)), 1, lambda x, axes=None: np.transpose(x, axes),
        (lambda g, ans, x, axes=None: F.transpose(g, axes=None if axes is None else tuple(np.argsort(axes))),),
        lambda sp, x, axes=None: np.transpose(x, axes), "transpose", "TBackward0", False,
-       Domain(cases=((((2, 3),), {}), (((3,),), {}), (((2, 3, 2),), {"axes": (1, 0, 2)})))),
+       Domain(cases=((((2, 3),), {}), (((3,),), {}), (((2, 3, 2),), {"axes": (1, 0, 2)}))), saves="none"),
     Op("index", Postfix("[", 9), 1, lambda x, index: x[index],
        (lambda g, ans, x, index: F.scatter(g, index=index, shape=x.shape),),
        _index_sympy, "[]", "SelectBackward0", False,
-       Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)})))),
+       Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)}))), saves="shape"),
     Op("stack", INTERNAL, None, _stack_forward,
        lambda g, ans, *xs, argnum: F.index(g, index=(argnum,)),
        lambda sp, *xs: np.stack([np.asarray(x, dtype=object) for x in xs]), "[…]", "StackBackward0", False,
        Domain(cases=((((), (), ()), {}), (((2,), (2,)), {}))),
-       hint="the elements of an array must all have the same shape"),
+       hint="the elements of an array must all have the same shape", saves="none"),
 
     # Internal ops the VJP rules are written with; they never appear in the grammar.
     Op("sum_to", INTERNAL, 1, _sum_to_forward,
        (lambda g, ans, x, shape: F.broadcast_to(g, shape=x.shape),),
-       None, "sum_to", "SumToBackward0", False, Domain(cases=((((2, 3),), {"shape": (3,)}), (((2, 3),), {"shape": (2, 1)})))),
+       None, "sum_to", "SumToBackward0", False, Domain(cases=((((2, 3),), {"shape": (3,)}), (((2, 3),), {"shape": (2, 1)}))), saves="shape"),
     Op("broadcast_to", INTERNAL, 1, lambda x, shape: np.broadcast_to(x, shape),
        (lambda g, ans, x, shape: F.sum_to(g, shape=x.shape),),
-       None, "broadcast_to", "ExpandBackward0", False, Domain(cases=((((3,),), {"shape": (2, 3)}), (((),), {"shape": (2,)})))),
+       None, "broadcast_to", "ExpandBackward0", False, Domain(cases=((((3,),), {"shape": (2, 3)}), (((),), {"shape": (2,)}))), saves="shape"),
     Op("reshape", INTERNAL, 1, lambda x, shape: np.reshape(x, shape),
        (lambda g, ans, x, shape: F.reshape(g, shape=x.shape),),
-       None, "reshape", "ViewBackward0", False, Domain(cases=((((2, 3),), {"shape": (3, 2)}), (((),), {"shape": (1,)})))),
+       None, "reshape", "ViewBackward0", False, Domain(cases=((((2, 3),), {"shape": (3, 2)}), (((),), {"shape": (1,)}))), saves="shape"),
     Op("scatter", INTERNAL, 1, _scatter_forward,
        (lambda g, ans, x, index, shape: F.index(g, index=index),),
-       None, "scatter", "IndexPutBackward0", False, Domain(cases=((((),), {"index": (1,), "shape": (3,)}),))),
+       None, "scatter", "IndexPutBackward0", False, Domain(cases=((((),), {"index": (1,), "shape": (3,)}),)),
+       saves="none"),
 ]
 
 CONSTANTS = {"pi": math.pi, "e": math.e}

@@ -116,3 +116,26 @@ def test_exact_values_at_known_points():
     assert evaluate("2^3^2", {}).value == 512.0
     assert evaluate("e", {}).value == np.e
     assert evaluate("softplus(x)", {"x": 0}).value == np.log(2)
+
+
+SAVES_CASES = [pytest.param(op, shapes, attrs, id=f"{op.key}-{shapes}-{attrs}".replace(" ", ""))
+               for op in DIFFERENTIABLE for shapes, attrs in op.domain.cases[:2]]
+
+
+@pytest.mark.parametrize("op, shapes, attrs", SAVES_CASES)
+def test_saves_declares_everything_the_vjp_reads(op, shapes, attrs):
+    """Poison (with NaN) whatever a row says its VJP does not read: the gradient must not change."""
+    rng = np.random.default_rng(7)
+    xs = [sample(rng, op, s) for s in shapes]
+    ans = op.forward(*xs, **attrs)
+    g = rng.normal(size=np.shape(ans))
+    for i in range(len(xs)):
+        want = op.vjp(i, g, ans, tuple(xs), attrs)
+        saves = op.reads(i)
+        poisoned = tuple(x if saves in ("inputs", "all") else np.full(np.shape(x), np.nan) for x in xs)
+        if saves == "shape":
+            poisoned = tuple(np.broadcast_to(np.float64(0.0), np.shape(x)) for x in xs)
+        bad_ans = ans if saves in ("ans", "all") else np.full(np.shape(ans), np.nan)
+        got = op.vjp(i, g, bad_ans, poisoned, attrs)
+        np.testing.assert_array_equal(np.broadcast_to(got, np.shape(want)), want,
+                                      err_msg=f"{op.key}: input {i}'s gradient reads more than {saves!r}")
