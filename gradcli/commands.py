@@ -289,7 +289,7 @@ def minimize(expr: str, bindings: dict, *, wrt=None, optimizer="adam", lr=None, 
             flat = [repr(float(v)) for name in header for v in np.ravel(point[name])]
             trace_file.write(",".join([str(k), repr(value), repr(norm), *flat]) + "\n")
         if k:
-            progress.advance()
+            progress.advance(label=f"loss {value:.6g}")
 
     try:
         with progress:
@@ -420,9 +420,11 @@ class Progress:
     def __enter__(self):
         return self
 
-    def advance(self, n: int = 1) -> None:
+    def advance(self, n: int = 1, label: str | None = None) -> None:
         if not self.enabled:
             return
+        if label is not None:
+            self.what = label
         if self.bar is None:
             if time.monotonic() - self.start < 1.0:
                 self.pending = getattr(self, "pending", 0) + n
@@ -430,13 +432,13 @@ class Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, \
                 TextColumn, TimeElapsedColumn
-            columns = [SpinnerColumn(), TextColumn(self.what)]
+            columns = [SpinnerColumn(), TextColumn("{task.description}")]
             columns += [BarColumn(), MofNCompleteColumn()] if self.total else [TextColumn("{task.completed}")]
             console = Console(stderr=True, color_system=None) if plain_terminal() else Console(stderr=True)
             self.bar = Bar(*columns, TimeElapsedColumn(), console=console, transient=True)
             self.bar.start()
             self.task = self.bar.add_task(self.what, total=self.total, completed=getattr(self, "pending", 0))
-        self.bar.advance(self.task, n)
+        self.bar.update(self.task, advance=n, description=self.what)
 
     def __exit__(self, *exc):
         if self.bar is not None:
