@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
-import json
 import os
 import platform
 import shlex
@@ -180,7 +179,6 @@ def batch(repeats: int, tmp: Path, check_subset: int) -> None:
     ref.write_text(REFERENCE)
     cmd = GRADCLI + ["batch", str(jobs), "--no-check", "--format", "json"]
     a, b, r = paired([PY, str(ref), str(jobs)], cmd, repeats)
-    speed = [statistics.median(a) / x for x in b]
     row("batch", "2,000 jobs, --no-check -f json, throughput vs reference engine",
         b, [1 / x for x in r], ">= 0.8", "batch jobs.txt --no-check --format json",
         "reference engine (benchmarks/workloads.py), whole process", check(statistics.median([1 / x for x in r]), ">=", 0.8))
@@ -202,7 +200,7 @@ def batch(repeats: int, tmp: Path, check_subset: int) -> None:
     cmd = GRADCLI + ["batch", str(subset), "--check", "--format", "json"]
     a, b, r = paired([PY, str(loop), str(subset)], cmd, max(2, repeats // 4))
     row("batch", f"first {check_subset} jobs with --check vs a plain SymPy loop", b, [1 / x for x in r], ">= 10",
-        f"batch subset.txt --check --format json", "parse_expr + diff + subs per job, whole process",
+        "batch subset.txt --check --format json", "parse_expr + diff + subs per job, whole process",
         check(statistics.median([1 / x for x in r]), ">=", 10))
 
 

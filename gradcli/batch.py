@@ -223,7 +223,7 @@ def _error_record(line: int, expr: str, err: GradcliError, base: int, text: str,
     return Record(line, expr, error=err, error_type=kind or err.kind, column=column)
 
 
-def read_points(stream, where: str = "--points") -> tuple[list[str], "np.ndarray"]:
+def read_points(stream, where: str = "--points") -> tuple:
     """A CSV of numbers whose header names the variables: (names, rows x columns array)."""
     import numpy as np
 

@@ -13,7 +13,7 @@ import math
 import signal
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -464,7 +464,6 @@ def symbolic_evaluate(expr: Expr, values: dict, *, wrt=None, grad_output=None, g
     from gradcli.evaluate import check_names
     from gradcli.values import read_value
 
-    sp = sympy()
     names = check_names(expr, values, wrt)
     bound = {n: read_value(v, f"value of {n}") for n, v in values.items()}
     free = [n for n in names if n not in bound]
@@ -505,7 +504,6 @@ def derivatives(expr: Expr, wrt=None, *, simplify: bool = True, timeout: float |
     Simplification gets its own timeout; if it runs out the plain derivatives are returned.
     """
     from gradcli.evaluate import check_names
-    sp = sympy()
     names = check_names(expr, {}, wrt)
     wanted = names if wrt is None else [n for n in names if n in set(wrt)]
     symbols = {n: element_symbols(n, ()) for n in names}

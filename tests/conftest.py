@@ -48,6 +48,30 @@ def cli(monkeypatch):
     return run
 
 
+def on_a_terminal(args: list[str], env: dict, stream: str = "stderr") -> tuple[int, bytes]:
+    """Run a command with stdout or stderr on a pseudo-terminal; its exit code and what the terminal got."""
+    import pty
+    import select
+    leader, follower = pty.openpty()
+    where = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, stream: follower}
+    proc = subprocess.Popen(args, env=env, **where)
+    os.close(follower)
+    shown = b""
+    while True:                     # read while it runs: a full terminal would stop it
+        if select.select([leader], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(leader)
+    return proc.wait(timeout=120), shown
+
+
 def run_process(*args, stdin: str = "", env=None, timeout=60):
     """Run gradcli as a real process."""
     proc = subprocess.run([sys.executable, "-m", "gradcli", *args], input=stdin, capture_output=True,

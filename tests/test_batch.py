@@ -1,6 +1,5 @@
 """gradcli batch: job lines, defaults, records in order, streaming, errors, formats."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ENV, run_process
+from conftest import ENV, on_a_terminal, run_process
 from gradcli.batch import Options, parse_line, parse_where, run
 from gradcli.errors import GradcliError
 
@@ -203,30 +202,12 @@ def test_signal_mid_run_leaves_whole_records_and_a_summary(tmp_path, sig, code):
 
 
 def test_progress_only_on_a_terminal(tmp_path):
-    import pty
     path = tmp_path / "jobs.txt"
     path.write_text("".join(f"sin(x)*{i} + x^2 where x=1\n" for i in range(8000)))     # distinct: no parse reuse
     quiet = run_process("batch", str(path), "-f", "json", "--no-check")
     assert quiet.err == ""
-    leader, follower = pty.openpty()
     env = {k: v for k, v in ENV.items() if k not in ("NO_COLOR", "TERM")}
-    proc = subprocess.Popen([sys.executable, "-m", "gradcli", "batch", str(path), "-f", "json", "--no-check"],
-                            stdout=subprocess.DEVNULL, stderr=follower, env={**env, "TERM": "xterm"})
-    os.close(follower)
-    shown = b""
-    import select
-    while True:
-        ready = select.select([leader], [], [], 0.2)[0]
-        if ready:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(leader)
-    assert proc.wait(timeout=120) == 0
+    code, shown = on_a_terminal([sys.executable, "-m", "gradcli", "batch", str(path), "-f", "json", "--no-check"],
+                                {**env, "TERM": "xterm"})
+    assert code == 0
     assert b"jobs" in shown

@@ -1,6 +1,5 @@
 """Double backward, Hessians, Jacobians, minimize, graph exports and plots."""
 import csv
-import json
 import shutil
 import subprocess
 

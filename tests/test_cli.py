@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import ENV, run_process
+from conftest import ENV, on_a_terminal, run_process
 
 
 @pytest.mark.parametrize("args", [
@@ -210,24 +210,10 @@ def test_every_command_has_help_with_examples(cli, command):
 
 
 def _on_a_terminal(env_extra):
-    import os
-    import pty
-    leader, follower = pty.openpty()
     env = {k: v for k, v in ENV.items() if k not in ("NO_COLOR", "TERM")}
-    proc = subprocess.run([sys.executable, "-m", "gradcli", "eval", "a*b", "--a", "2", "--b", "3", "--no-check"],
-                          stdout=follower, stderr=subprocess.DEVNULL, env={**env, **env_extra}, timeout=60)
-    os.close(follower)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(leader)
-    assert proc.returncode == 0
+    code, out = on_a_terminal([sys.executable, "-m", "gradcli", "eval", "a*b", "--a", "2", "--b", "3", "--no-check"],
+                              {**env, **env_extra}, stream="stdout")
+    assert code == 0
     return out.decode()
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gradcli.engine import Tensor, gradients
-from gradcli.ops import LEAF, OPS, TABLE, Fn, Infix, Postfix, Prefix
+from gradcli.ops import LEAF, TABLE, Fn, Infix, Postfix, Prefix
 
 DIFFERENTIABLE = [op for op in TABLE if op.syntax is not LEAF]
 CASES = [pytest.param(op, shapes, attrs, id=f"{op.key}-{shapes}-{attrs}".replace(" ", ""))

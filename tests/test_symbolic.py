@@ -1,6 +1,5 @@
 """The SymPy bridge and the cross-check: every op row against SymPy, random expressions,
 a planted wrong rule, timeouts, free variables, and gradcli diff."""
-import math
 import pathlib
 import re
 
@@ -13,8 +12,8 @@ import gradcli
 from gradcli.engine import Tensor, gradients
 from gradcli.errors import Span
 from gradcli.expr import Builder
-from gradcli.ops import OPS, TABLE, Fn, Infix, Prefix
-from gradcli.symbolic import (SYMPY_CAP, cross_check, derivatives, element_symbols, evaluate_at, point_of,
+from gradcli.ops import OPS, TABLE, Fn, Infix
+from gradcli.symbolic import (SYMPY_CAP, cross_check, element_symbols, evaluate_at, point_of,
                               scalar_output, sympy, symbolic_evaluate, to_sympy, to_text)
 from test_ops import getattr_op, sample
 
