@@ -127,12 +127,7 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol,
         else:
             sep = "\t" if fmt == "tsv" else ","
             out.write(sep.join(["value", *(f"d_{k}" for k in grads)]), record=False)
-            step = 50_000
-            for start in range(0, n, step):
-                # repr is the shortest text that reads back to the same float; map/zip/join run in C.
-                texts = [map(repr, c[start:start + step]) for c in cols]
-                out.write("\n".join(map(sep.join, zip(*texts))))
-                progress.advance(min(step, n - start))
+            _write_rows(out, cols, sep, progress)
     if not check or n == 0:
         return EXIT_OK
     from gradcli.symbolic import cross_check
@@ -149,6 +144,64 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol,
     return EXIT_MISMATCH if any(v.status == "mismatch" for _, v in verdicts) else EXIT_OK
 
 
+
+
+ROWS_A_BLOCK = 50_000
+SPLIT_ROWS = 200_000        # from this many rows on, a second process formats half of them
+
+
+def _csv_blocks(cols: list, sep: str, start: int, stop: int):
+    """Blocks of CSV rows (without the last newline); repr is the shortest text that reads
+    back to the same float, and map/zip/join run in C."""
+    for lo in range(start, stop, ROWS_A_BLOCK):
+        hi = min(lo + ROWS_A_BLOCK, stop)
+        yield hi - lo, "\n".join(map(sep.join, zip(*(map(repr, c[lo:hi]) for c in cols))))
+
+
+def _write_rows(out, cols: list, sep: str, progress) -> None:
+    """All rows, in order. Formatting floats is the cost here, so with many rows and a second
+    core a forked child formats the second half into a spill file while this process writes
+    the first; then the spill is copied out, whole lines at a time."""
+    n = len(cols[0])
+    if n < SPLIT_ROWS or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        for count, text in _csv_blocks(cols, sep, 0, n):
+            out.write(text)
+            progress.advance(count)
+        return
+    import tempfile
+    mid = n // 2
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spill:
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:                                    # the child: format the second half, then leave
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                for _, text in _csv_blocks(cols, sep, mid, n):
+                    spill.write(text + "\n")
+                spill.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        try:
+            for count, text in _csv_blocks(cols, sep, 0, mid):
+                out.write(text)
+                progress.advance(count)
+            _, status = os.waitpid(pid, 0)
+            pid = 0
+            if status != 0:                             # the child failed: format the rest here
+                for count, text in _csv_blocks(cols, sep, mid, n):
+                    out.write(text)
+                    progress.advance(count)
+                return
+            spill.seek(0)
+            for lines in iter(lambda: spill.readlines(1 << 22), []):
+                out.write("".join(lines)[:-1])
+                progress.advance(len(lines))
+        finally:
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
 
 
 def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0,

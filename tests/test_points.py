@@ -66,3 +66,15 @@ def test_non_elementwise_expressions_run_row_by_row():
 def test_bad_points_files(cli, csv, fragment):
     r = cli("eval", "a*b", "--points", "-", stdin=csv)
     assert r.code == 2 and fragment in r.err
+
+
+def test_split_formatting_writes_the_same_rows(cli, monkeypatch, tmp_path):
+    from gradcli import commands
+    rng = np.random.default_rng(3)
+    path = tmp_path / "p.csv"
+    write_csv(path, ["a", "b"], rng.uniform(-3, 3, size=(2_345, 2)))
+    plain = cli("eval", "a*exp(b)", "--points", str(path), "--no-check").out
+    monkeypatch.setattr(commands, "SPLIT_ROWS", 10)
+    monkeypatch.setattr(commands, "ROWS_A_BLOCK", 100)
+    split = cli("eval", "a*exp(b)", "--points", str(path), "--no-check").out
+    assert split == plain and len(split.splitlines()) == 2_346
