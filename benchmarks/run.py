@@ -339,15 +339,13 @@ def growth(sizes: list[int], repeats: int) -> None:
 
 
 def machine() -> list[str]:
-    import rich
-    import sympy
-    import typer
-    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}", f"sympy {sympy.__version__}",
-                f"typer {typer.__version__}", f"rich {getattr(rich, '__version__', '?')}"]
-    for peer in ("torch", "autograd"):
-        if have(peer):
-            mod = __import__(peer)
-            versions.append(f"{peer} {getattr(mod, '__version__', '?')}")
+    from importlib.metadata import PackageNotFoundError, version
+    versions = [f"Python {platform.python_version()}"]
+    for package in ("numpy", "sympy", "typer", "rich", "torch", "autograd"):
+        try:
+            versions.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            pass
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     return [f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}", ", ".join(versions)]
 

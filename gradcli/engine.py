@@ -288,11 +288,6 @@ def dispatcher(op):
     return call
 
 
-def sum_to(g, shape: tuple):
-    """Sum a broadcast gradient back to an input's shape (numpy broadcasting undone)."""
-    return g if np.shape(g) == shape else F.sum_to(g, shape=shape)
-
-
 def topological(root: Tensor) -> list[Tensor]:
     """Tensors that require grad and reach root, inputs before outputs (iterative DFS).
 
