@@ -36,7 +36,7 @@ def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=Fals
     if any(n not in bindings for n in parsed.variables()):
         return _free_eval(parsed, bindings, names, grad_output, not no_grad, check_timeout, fmt)
     result = evaluate(parsed, bindings, wrt=names, grad_output=grad_output, grad=not no_grad,
-                      retain_grad=retain_grad)
+                      retain_grad=retain_grad, trace=tree)
     _notes(result.notes)
     if check:
         from gradcli.symbolic import cross_check
@@ -380,7 +380,7 @@ def graph(expr: str, bindings: dict, *, wrt=None, grad_output=None, retain_grad=
     from gradcli.evaluate import evaluate
 
     result = evaluate(expr, bindings, wrt=_names(wrt), grad_output=grad_output,
-                      retain_grad=retain_grad)
+                      retain_grad=retain_grad, trace=True)
     _notes(result.notes)
     if fmt == "dot":
         _out(render.graph_dot(result))

@@ -260,14 +260,12 @@ def guarded(node: Expr, args: list, run):
 
 def _shape_error(node: Expr, args: list, exc: Exception) -> ShapeError:
     op = node.op
-    shapes = " and ".join(str(tuple(np.shape(a))) for a in args)
-    if op.key == "index":
-        index = node.kw["index"]
-        return ShapeError(f"index {list(index)} is out of range for shape {np.shape(args[0])}", node.span,
-                          source=node.source, hint="indices count from 0; -1 is the last element")
+    shapes = [tuple(np.shape(a)) for a in args]
+    message = op.explain(shapes, **node.kw) if op.explain else \
+        f"shapes {' and '.join(map(str, shapes))} do not fit '{op.symbol}'"
     hint = op.hint or ("arrays must have equal shapes or shapes that broadcast (numpy rules)"
                        if op.elementwise else None)
-    return ShapeError(f"shapes {shapes} do not fit '{op.symbol}'", node.span, source=node.source, hint=hint)
+    return ShapeError(message, node.span, source=node.source, hint=hint)
 
 
 def _seed(root: Tensor, expr: Expr, grad_output):
@@ -310,17 +308,19 @@ def numeric_notes(nodes: list[Expr], data: list) -> list[Note]:
 
 
 def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, grad: bool = True,
-             retain_grad: bool = False) -> Result:
+             retain_grad: bool = False, trace: bool = False) -> Result:
     """Value and gradients of an expression (text or parsed Expr) at the given values.
 
     values: name -> number, nested list, ndarray or value text ("pi/2", "1,2,3").
     wrt: names to differentiate (default: every variable); the others are constants.
     grad_output: seed gradient for a non-scalar output, as in y.backward(grad_output).
     grad=False evaluates under no_grad. retain_grad keeps every node's gradient.
+    trace records the Tensor graph during the computation (Result.graph would otherwise
+    record it afterwards, computing again); retain_grad implies it.
     """
     expr = parse(source) if isinstance(source, str) else source
     with paused_gc():
-        return _evaluate(expr, dict(values or {}), wrt, grad_output, grad, retain_grad)
+        return _evaluate(expr, dict(values or {}), wrt, grad_output, grad, retain_grad, trace)
 
 
 def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_grad: bool,
@@ -336,7 +336,7 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
     wrt_names = [n for n in names if n in wanted] if grad else []
     nodes = expr.nodes()
     if trace or retain_grad:
-        return _traced(expr, nodes, bound, names, wanted, wrt_names, grad_output, grad, retain_grad)
+        return _traced(expr, nodes, bound, names, wrt, wrt_names, grad_output, grad, retain_grad)
     with quiet():
         needs = gradient_paths(nodes, set(wrt_names))
         vals, shapes = forward_values(nodes, bound, needs=needs)
@@ -368,8 +368,9 @@ def _leaf_grads(wrt_names: list, bound: dict, found: dict, notes: list) -> dict:
     return grads
 
 
-def _traced(expr, nodes, bound, names, wanted, wrt_names, grad_output, grad: bool, retain_grad: bool) -> Result:
+def _traced(expr, nodes, bound, names, wrt, wrt_names, grad_output, grad: bool, retain_grad: bool) -> Result:
     """The same computation through recorded Tensors, so the graph can be shown."""
+    wanted = set(names if wrt is None else wrt)
     leaves = {n: Tensor(bound[n], requires_grad=n in wanted and grad) for n in names}
     with (nullcontext() if grad else no_grad()), quiet():
         tensors = build(nodes, leaves)
@@ -393,8 +394,7 @@ def _traced(expr, nodes, bound, names, wanted, wrt_names, grad_output, grad: boo
             grads = _leaf_grads(wrt_names, bound, by_name, notes)
     return Result(expr=expr, value=_plain(root.data), grad=grads, values=bound, variables=names,
                   wrt=wrt_names, notes=notes, seed=None if seed is None else seed.data,
-                  nodes=nodes, tensors=tensors, options=(list(wanted) if wanted != set(names) else None,
-                                                         grad_output, grad))
+                  nodes=nodes, tensors=tensors, options=(wrt, grad_output, grad))
 
 
 def elementwise_only(expr: Expr) -> bool:

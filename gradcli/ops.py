@@ -26,6 +26,7 @@ knows an op by name. A row (`Op`) has these fields:
              as it is used (PyTorch's "saved tensors"): none | shape (only the
              inputs' shapes) | inputs | ans | all (inputs and ans); or a tuple,
              one entry per input, for what that input's gradient alone reads
+    hint, explain  what a shape error says: a hint, and a message from the shapes
     kink     Kink(where, convention) for an op not differentiable everywhere:
              where(*input arrays) is true at such a point, and convention says
              which gradient gradcli uses there (the cross-check reports these
@@ -102,6 +103,7 @@ class Op:
     elementwise: bool = False
     domain: Domain | None = field(default=None, compare=False)
     hint: str = ""          # what the shapes must be, shown on a shape error
+    explain: Callable | None = field(default=None, compare=False)   # (shapes, **attrs) -> shape error message
     kink: "Kink | None" = field(default=None, compare=False)
     saves: str | tuple = "all"
 
@@ -453,7 +455,9 @@ TABLE: list[Op] = [
     Op("index", Postfix("[", 9), 1, lambda x, index: x[index],
        (lambda g, ans, x, index: F.scatter(g, index=index, shape=x.shape),),
        _index_sympy, "[]", "SelectBackward0", False,
-       Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)}))), saves="shape"),
+       Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)}))),
+       saves="shape", hint="indices count from 0; -1 is the last element",
+       explain=lambda shapes, index: f"index {list(index)} is out of range for shape {shapes[0]}"),
     Op("stack", INTERNAL, None, _stack_forward,
        lambda g, ans, *xs, argnum: F.index(g, index=(argnum,)),
        lambda sp, *xs: np.stack([np.asarray(x, dtype=object) for x in xs]), "[…]", "StackBackward0", False,

@@ -135,3 +135,11 @@ def test_reductions():
     result = evaluate("sum(softmax(x)*w)", {"x": [0.1, 0.2, 0.3], "w": [1, 2, 3]})
     s = np.exp([0.1, 0.2, 0.3]) / np.exp([0.1, 0.2, 0.3]).sum()
     np.testing.assert_allclose(result.grad["x"], s * (np.array([1, 2, 3]) - s @ [1, 2, 3]), rtol=1e-13)
+
+
+def test_graph_recorded_later_equals_graph_recorded_during():
+    later = evaluate("sin(x)*y + x", {"x": 0.5, "y": 2.0})
+    during = evaluate("sin(x)*y + x", {"x": 0.5, "y": 2.0}, trace=True)
+    assert later.tensors is None and during.tensors is not None
+    assert later.graph == during.graph
+    assert later.grad == during.grad
