@@ -140,7 +140,7 @@ def check_line(check) -> str:
     if check.status == "ok":
         return f"cross-check: ok ✓ ({check.method}{err}; {tol})"
     if check.status == "nondifferentiable":
-        return "cross-check: not differentiable here; gradcli used " + "; ".join(check.conventions)
+        return "cross-check: not differentiable here: " + "; ".join(check.conventions)
     return f"cross-check: MISMATCH ✗ ({check.reason}{err}; {tol})"
 
 

@@ -358,8 +358,11 @@ def compare(result, expected: dict, method: str, formulas, rtol: float, atol: fl
     agree = {n: bool(np.all(close(result.grad[n], expected[n], rtol, atol))) for n in expected}
     err = max((abs_error(result.grad[n], expected[n]) for n in expected), default=0.0)
     check = Check("ok", method, err, formulas, expected, agree, rtol=rtol, atol=atol)
-    if not all(agree.values()):
-        conventions = kinks(result)
+    # A gradient that is nan or inf is never "ok", even where SymPy says the same.
+    unequal = [n for n, ok in agree.items() if not ok]
+    suspect = unequal or [n for n in expected if not np.all(np.isfinite(np.asarray(result.grad[n], dtype=np.float64)))]
+    if suspect:
+        conventions = kinks(result) + singular([(result.grad[n], expected[n]) for n in suspect])
         if conventions:
             check.status = "nondifferentiable"
             check.conventions = conventions
@@ -369,6 +372,18 @@ def compare(result, expected: dict, method: str, formulas, rtol: float, atol: fl
             bad = ", ".join(n for n, ok in agree.items() if not ok)
             check.reason = f"the engine and {method} disagree on {bad}"
     return check
+
+
+SINGULAR = "the derivative is not finite at this point (a pole or a singularity); gradcli reports the IEEE result"
+
+
+def singular(pairs) -> list[str]:
+    """[SINGULAR] if, where the engine and the reference disagree, either is not finite."""
+    for got, want in pairs:
+        got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+        if not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
+            return [SINGULAR]
+    return []
 
 
 def kinks(result) -> list[str]:
@@ -415,7 +430,7 @@ def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0) 
         agree[name] = ok
     check = Check("ok", "finite-difference", worst, None, expected, agree, rtol=tol, atol=atol)
     if not all(agree.values()):
-        conventions = kinks(result)
+        conventions = kinks(result) or singular([(result.grad[n], 0.0) for n, ok in agree.items() if not ok])
         check.status = "nondifferentiable" if conventions else "mismatch"
         check.conventions = conventions
     return check
@@ -576,7 +591,8 @@ def matrix_check(kind: str, deriv, *, rtol: float = 1e-9, atol: float = 1e-12,
                   rtol=rtol, atol=atol)
     if not agree:
         from gradcli.evaluate import evaluate
-        conventions = kinks(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv)))
+        conventions = kinks(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv))) \
+            or singular([(got, want)])
         check.status = "nondifferentiable" if conventions else "mismatch"
         check.conventions = conventions
         check.reason = None if conventions else f"the engine's {kind} and SymPy's disagree"
