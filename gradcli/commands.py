@@ -8,7 +8,6 @@ interrupted, 143 terminated.
 """
 from __future__ import annotations
 
-import difflib
 import io
 import os
 import signal
@@ -16,7 +15,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from gradcli.errors import GradcliError
+from gradcli.errors import GradcliError, close_matches
 from gradcli.options import COMMANDS
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPT, EXIT_TERMINATED, EXIT_BUG = 0, 1, 2, 130, 143, 70
@@ -526,7 +525,7 @@ def _reject_option_typos(bindings: dict, variables: list[str], command: str) -> 
     options = [f for o in COMMANDS[command].options for f in o.all_flags if f.startswith("--")]
     for name in bindings:
         if name not in variables:
-            close = difflib.get_close_matches(f"--{name}", options, n=1, cutoff=0.75)
+            close = close_matches(f"--{name}", options, n=1, cutoff=0.75)
             if close:
                 raise GradcliError(f"no such option --{name}, and '{name}' is not a variable of the expression",
                                    hint=f"did you mean {close[0]}?")

@@ -109,3 +109,9 @@ def render_error(err: GradcliError) -> str:
     if err.hint:
         lines.append(f"hint: {err.hint}")
     return "\n".join(lines)
+
+
+def close_matches(word: str, candidates, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The known names closest to a misspelt one, for "did you mean ...?" hints."""
+    import difflib              # only an error message needs it
+    return difflib.get_close_matches(word, list(candidates), n=n, cutoff=cutoff)

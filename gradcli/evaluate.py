@@ -1,7 +1,6 @@
 """Bind values to an Expr, build the Tensor graph, run backward, return a Result."""
 from __future__ import annotations
 
-import difflib
 import math
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -9,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradcli.engine import Tensor, _kept, apply, gradients, input_grad, no_grad, paused_gc, quiet
-from gradcli.errors import BindError, GradcliError, GradOutputError, ShapeError, Span
+from gradcli.errors import BindError, GradcliError, GradOutputError, ShapeError, Span, close_matches
 from gradcli.expr import Expr
 from gradcli.ops import CONSTANTS, OPS
 from gradcli.parser import parse
@@ -133,7 +132,7 @@ def check_names(expr: Expr, values: dict, wrt) -> list[str]:
             raise BindError(f"'{name}' is a constant ({CONSTANTS[name]!r}); it cannot be given a value",
                             hint="rename the variable", name=name)
         if name not in known:
-            close = difflib.get_close_matches(name, names, n=1)
+            close = close_matches(name, names, n=1)
             what = "--wrt names" if name not in values else "a value is given for"
             hint = f"did you mean '{close[0]}'?" if close else \
                 (f"the expression's variables are {', '.join(names)}" if names else "the expression has no variables")

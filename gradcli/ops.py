@@ -49,25 +49,25 @@ from gradcli.engine import F, Tensor
 
 
 # -- row schema ---------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Fn:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Infix:
     token: str
     bp: int
     right: bool = False     # right-associative: binding powers (bp+1, bp) instead of (bp, bp+1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Prefix:
     token: str
     bp: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Postfix:
     token: str
     bp: int
@@ -81,7 +81,7 @@ BINARY = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((), (2, 2)), ((2, 1), (1, 3))
 REDUCE = [((3,),), ((2, 3),)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Domain:
     """Where tests sample inputs: uniform in [lo, hi], |x| >= away, one case per (shapes, attrs)."""
     lo: float = -2.0
@@ -90,7 +90,7 @@ class Domain:
     away: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Op:
     key: str
     syntax: object
@@ -127,7 +127,7 @@ class Op:
         return tuple(f.name for f in self.forms if isinstance(f, Fn))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Kink:
     """Where an op is not differentiable, and the gradient gradcli uses there."""
     where: Callable

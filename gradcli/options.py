@@ -7,10 +7,10 @@ NAME=VALUE; `split_args` tells them apart from a command's own options.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Opt:
     name: str                   # the parameter name the command receives
     flags: tuple                # ("--format", "-f")
@@ -40,7 +40,7 @@ class Opt:
         return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Arg:
     name: str
     metavar: str
@@ -48,7 +48,7 @@ class Arg:
     many: bool = False          # any number of words (files)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Command:
     name: str
     help: str
@@ -56,7 +56,6 @@ class Command:
     arg: Arg
     options: tuple
     positional_bindings: bool = True    # NAME=VALUE after the expression binds a variable
-    own: tuple = field(default=(), compare=False)
 
 
 # -- options shared by several commands -------------------------------------------------

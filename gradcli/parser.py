@@ -5,12 +5,11 @@ what it cannot read (with its position); it never skips a character.
 """
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 
 from gradcli.engine import paused_gc
-from gradcli.errors import ParseError, Span
+from gradcli.errors import ParseError, Span, close_matches
 from gradcli.expr import Builder, Expr
 from gradcli.ops import CONSTANTS, OPS, TABLE, Infix, Postfix, Prefix, functions
 
@@ -240,7 +239,7 @@ class Parser:
                 raise self.error(f"'{text}' is a function: write {text}(...)", tok)
             return self.call(tok, FUNCTIONS[text])
         if calls:
-            close = difflib.get_close_matches(text, list(FUNCTIONS), n=3, cutoff=0.6)
+            close = close_matches(text, list(FUNCTIONS), n=3, cutoff=0.6)
             hint = f"did you mean {', '.join(close)}?" if close else \
                 f"known functions: {', '.join(sorted(FUNCTIONS))}"
             if not close and len(text) <= 3:
