@@ -68,10 +68,18 @@ def test_ci_runs_the_readme_test_command():
     assert test in ci.splitlines()
 
 
-def test_readme_python_example_runs():
+def test_readme_python_example_runs_and_its_comments_are_true():
     code = next(body for lang, body in BLOCK.findall(README.read_text()) if lang == "python")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    # Each `expr  # comment` line: print repr(expr) so the comment can be compared with it.
+    probe = [re.sub(r"^(\S.*?)\s+# (.*)$", r"print(repr((\1)))", line) if "  # " in line and "=" not in line.split("#")[0]
+             else line for line in code.splitlines()]
+    proc = subprocess.run([sys.executable, "-c", "\n".join(probe)], capture_output=True, text=True, env=ENV)
     assert proc.returncode == 0, proc.stderr
+    comments = [line.split("# ", 1)[1] for line in code.splitlines()
+                if "  # " in line and "=" not in line.split("#")[0]]
+    printed = proc.stdout.splitlines()
+    assert printed[0] == comments[0]                                     # result.value
+    assert printed[-1] == "(" + comments[-1] + ")"                       # a.grad, b.grad
 
 
 def update() -> None:
