@@ -268,3 +268,18 @@ def test_a_pole_is_reported_as_not_differentiable(cli, text, values):
     args = [a for name, v in values.items() for a in (f"--{name}", str(v))]
     r = cli("eval", text, *args, "-f", "json")
     assert r.code == 0 and r.json["check"]["status"] == "nondifferentiable"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=expressions(), a=st.floats(-3.0, 3.0), b=st.floats(0.1, 3.0), c=st.floats(-3.0, 3.0))
+def test_plain_pass_and_recorded_graph_agree_bit_for_bit(text, a, b, c):
+    """evaluate's pass over plain arrays (dropping values it no longer needs) and the recorded
+    Tensor graph are two walks of the same rules: their numbers must be identical."""
+    expr = gradcli.parse(text)
+    values = {n: v for n, v in {"a": a, "b": b, "c": c}.items() if n in expr.variables()}
+    plain = gradcli.evaluate(expr, values)
+    traced = gradcli.evaluate(expr, values, trace=True)
+    np.testing.assert_array_equal(plain.value, traced.value)
+    assert list(plain.grad) == list(traced.grad)
+    for name in plain.grad:
+        np.testing.assert_array_equal(plain.grad[name], traced.grad[name])
