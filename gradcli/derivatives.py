@@ -12,10 +12,9 @@ import numpy as np
 
 from gradcli.engine import Tensor, enable_grad, grad
 from gradcli.errors import GradOutputError
-from gradcli.evaluate import build, check_names, numeric_notes
+from gradcli.evaluate import bind, build, numeric_notes
 from gradcli.expr import Expr
 from gradcli.parser import parse
-from gradcli.values import read_value
 
 
 @dataclass
@@ -45,12 +44,7 @@ def labels_of(names: list[str], values: dict) -> list[str]:
 def _graph(source, values: dict, wrt):
     """Parse, bind and build with the wrt variables requiring grad; returns the pieces."""
     expr = parse(source) if isinstance(source, str) else source
-    names = check_names(expr, values, wrt)
-    missing = [n for n in names if n not in values]
-    if missing:
-        from gradcli.errors import BindError
-        raise BindError(f"no value for '{missing[0]}'", hint=f"give it as --{missing[0]} VALUE")
-    bound = {n: read_value(values[n], f"value of {n}") for n in names}
+    names, bound = bind(expr, values, wrt)
     wanted = names if wrt is None else [n for n in names if n in set(wrt)]
     leaves = {n: Tensor(bound[n], requires_grad=n in wanted) for n in names}
     nodes = expr.nodes()

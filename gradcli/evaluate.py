@@ -140,6 +140,18 @@ def check_names(expr: Expr, values: dict, wrt) -> list[str]:
     return names
 
 
+def bind(expr: Expr, values: dict, wrt, what: str = "value",
+         hint: str = "give it as --{name} VALUE or {name}=VALUE") -> tuple[list[str], dict]:
+    """The variables of expr and their values, read; a BindError (with a caret at the
+    variable) for a constant, a name the expression lacks, or a variable without a value."""
+    names = check_names(expr, values, wrt)
+    for name in names:
+        if name not in values:
+            node = next(n for n in expr.nodes() if n.op is VAR and n.kw["name"] == name)
+            raise BindError(f"no {what} for '{name}'", node.span, source=expr.source, hint=hint.format(name=name))
+    return names, {n: read_value(values[n], f"value of {n}") for n in names}
+
+
 def build(nodes: list[Expr], leaves: dict[str, Tensor]) -> list[Tensor]:
     """Tensor for each node, in order (the recorded graph); shape errors get the node's span."""
     tensors: dict[int, Tensor] = {}
@@ -324,13 +336,7 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
 
 def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_grad: bool,
               trace: bool = False) -> Result:
-    names = check_names(expr, values, wrt)
-    missing = [n for n in names if n not in values]
-    if missing:
-        node = next(n for n in expr.nodes() if n.op is VAR and n.kw["name"] == missing[0])
-        raise BindError(f"no value for '{missing[0]}'", node.span, source=expr.source,
-                        hint=f"give it as --{missing[0]} VALUE or {missing[0]}=VALUE")
-    bound = {n: read_value(values[n], f"value of {n}") for n in names}
+    names, bound = bind(expr, values, wrt)
     wanted = set(names if wrt is None else wrt)
     wrt_names = [n for n in names if n in wanted] if grad else []
     nodes = expr.nodes()

@@ -14,9 +14,8 @@ from typing import Callable
 import numpy as np
 
 from gradcli.errors import BindError
-from gradcli.evaluate import check_names, evaluate
+from gradcli.evaluate import bind, evaluate
 from gradcli.parser import parse
-from gradcli.values import read_value
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "adam": 0.1}
 MOMENTUM = 0.9
@@ -82,12 +81,8 @@ def minimize(source, start: dict, *, wrt=None, optimizer: str = "adam", lr: floa
     if optimizer not in DEFAULT_LR:
         raise BindError(f"unknown optimizer {optimizer!r}", hint="choose sgd, momentum or adam")
     expr = parse(source) if isinstance(source, str) else source
-    names = check_names(expr, start, wrt)
-    missing = [n for n in names if n not in start]
-    if missing:
-        raise BindError(f"no starting value for '{missing[0]}'",
-                        hint=f"give every variable a starting point: --{missing[0]} 0")
-    point = {n: read_value(start[n], f"value of {n}") for n in names}
+    names, point = bind(expr, start, wrt, what="starting value",
+                        hint="give every variable a starting point: --{name} 0")
     moving = names if wrt is None else [n for n in names if n in set(wrt)]
     rate = DEFAULT_LR[optimizer] if lr is None else lr
     opt = Optimizer(optimizer, rate)
