@@ -18,7 +18,7 @@ _gradcli() {
                 --format|-f) COMPREPLY=($(compgen -W "text latex json" -- "$cur")); return ;;
             esac
             ;;
-        batch) opts="--wrt --check --no-check --rtol --atol --check-timeout --format -f --help -h"; files="yes"
+        batch) opts="--wrt --check --no-check --rtol --atol --check-timeout --format -f --jobs -j --help -h"; files="yes"
             case "$prev" in
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac

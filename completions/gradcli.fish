@@ -32,6 +32,7 @@ complete -c gradcli -n '__fish_seen_subcommand_from batch' -l rtol -x -d 'Cross-
 complete -c gradcli -n '__fish_seen_subcommand_from batch' -l atol -x -d 'Cross-check absolute tolerance.'
 complete -c gradcli -n '__fish_seen_subcommand_from batch' -l check-timeout -x -d 'Give up on SymPy after this long (0: no limit).'
 complete -c gradcli -n '__fish_seen_subcommand_from batch' -l format -s f -xa 'table json tsv' -d 'Output: table (Rich), json or tsv.'
+complete -c gradcli -n '__fish_seen_subcommand_from batch' -l jobs -s j -x -d 'Worker processes for a file of jobs (default: the usable cores; 1: this process only). Records stay in input order.'
 complete -c gradcli -n '__fish_seen_subcommand_from batch' -l help -s h -d 'Show help and exit.'
 complete -c gradcli -n '__fish_seen_subcommand_from batch' -F
 complete -c gradcli -n '__fish_seen_subcommand_from hessian' -l wrt -x -d 'Differentiate only with respect to these (a,b); the rest are constants.'

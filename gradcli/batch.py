@@ -143,12 +143,16 @@ class Options:
     timeout: float | None = 5.0
 
 
-PARSED_CACHE = 4096      # distinct expression texts whose parse a batch run keeps
+PARSED_CACHE = 256       # distinct expression texts whose parse a batch run keeps (the most recent)
 
 
-def run(lines: Iterable[tuple[int, str]], options: Options) -> Iterator[Record]:
-    """One record per job, in input order, each yielded as soon as it is ready."""
-    parsed: dict[str, object] = {}         # one expression at many points is parsed once
+def run(lines: Iterable[tuple[int, str]], options: Options, parsed: dict | None = None) -> Iterator[Record]:
+    """One record per job, in input order, each yielded as soon as it is ready.
+
+    parsed: expression text -> Expr, kept across calls by a caller that passes it in
+    (one expression at many points is parsed once).
+    """
+    parsed = {} if parsed is None else parsed
     for number, text in lines:
         try:
             job = parse_line(text, number)

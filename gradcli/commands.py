@@ -204,18 +204,20 @@ def _write_rows(out, cols: list, sep: str, progress) -> None:
 
 
 def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0,
-          fmt="table") -> int:
+          fmt="table", jobs=None) -> int:
     """Run many jobs: one record per job, in input order, as soon as each is ready."""
-    from gradcli import batch, render
+    from gradcli import batch, parallel, render
     from gradcli.engine import silence_numpy
 
     silence_numpy()                     # the run reports non-finite values itself (evaluate's notes)
     paths = files or ["-"]
     for path in paths:
-        if path != "-" and not os.path.isfile(path):
-            raise GradcliError(f"cannot read {path!r}: no such file")
+        if path != "-" and (not os.path.exists(path) or os.path.isdir(path)):
+            raise GradcliError(f"cannot read {path!r}: " + ("a directory" if os.path.isdir(path) else "no such file"))
     options = batch.Options(defaults=bindings, wrt=_names(wrt), check=check, rtol=rtol,
                             atol=atol, timeout=check_timeout or None)
+    workers = parallel.usable_cores() if jobs is None else jobs
+    parsed: dict = {}                   # expression text -> Expr, across chunks and files
     out = Stream()
     done = failed = 0
     collected = []
@@ -224,21 +226,26 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
             if fmt == "tsv":
                 out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER, record=False)
             for path in paths:
-                with _open_input(path) as stream:
-                    for rec in batch.run(batch.lines_of(stream), options):
-                        if fmt == "json":
-                            line = render.batch_record(rec)
-                            if len(paths) > 1:
-                                line = {"file": path, **line}
-                            out.write(render.dumps(line))
-                        elif fmt == "tsv":
-                            text = render.batch_tsv(rec)
-                            out.write("\n".join(f"{path}\t{r}" for r in text.split("\n")) if len(paths) > 1 else text)
-                        else:
+                prefix = path if len(paths) > 1 else None
+                if fmt == "table":
+                    with _open_input(path) as stream:
+                        for rec in batch.run(batch.lines_of(stream), options, parsed):
                             collected.append(rec)
+                            done += 1
+                            failed += rec.failed
+                            progress.advance()
+                    continue
+
+                def render_chunk(chunk, prefix=prefix):
+                    recs = list(batch.run(chunk, options, parsed))
+                    return [_record_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
+
+                for texts, bad in _chunks_of(path, render_chunk, workers):
+                    for text in texts:
+                        out.write(text)
                         done += 1
-                        failed += rec.failed
                         progress.advance()
+                    failed += bad
     except (KeyboardInterrupt, Terminated):
         written = out.records if fmt != "table" else done
         sys.stderr.write(f"stopped after {written} jobs; "
@@ -251,6 +258,32 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
     return EXIT_MISMATCH if failed else EXIT_OK
 
 
+def _chunks_of(path: str, render_chunk, workers: int):
+    """(record texts, failed) per chunk of the file's lines, in order; on several cores when worthwhile."""
+    from gradcli import batch, parallel
+
+    if parallel.worthwhile(path, workers):
+        def open_lines():
+            return _lines_from(path)
+        yield from parallel.ordered(open_lines, render_chunk, workers)
+        return
+    with _open_input(path) as stream:                   # line by line: a pipe's records come as its lines do
+        yield from map(render_chunk, zip(batch.lines_of(stream)))
+
+
+def _lines_from(path: str):
+    from gradcli.batch import lines_of
+    with _open_input(path) as stream:
+        yield from lines_of(stream)
+
+
+def _record_text(rec, fmt: str, prefix: str | None) -> str:
+    from gradcli import render
+    if fmt == "json":
+        line = render.batch_record(rec)
+        return render.dumps({"file": prefix, **line} if prefix is not None else line)
+    text = render.batch_tsv(rec)
+    return text if prefix is None else "\n".join(f"{prefix}\t{r}" for r in text.split("\n"))
 
 
 def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0,

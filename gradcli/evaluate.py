@@ -217,14 +217,34 @@ def forward_values(nodes: list[Expr], bound: dict, drop: bool = True, needs: set
     return values, shapes
 
 
-def backward_values(nodes: list[Expr], values: dict, shapes: dict, wanted: set, seed) -> dict[str, object]:
+def scalar_values(nodes: list[Expr], bound: dict) -> dict | None:
+    """forward_values for numbers only: every node's value, or None as soon as one is not a
+    number or an op complains (the general pass then runs and reports it with its span)."""
+    values: dict[int, object] = {}
+    for node in nodes:
+        op = node.op
+        if op is VAR:
+            v = np.float64(bound[node.kw["name"]])
+        else:
+            try:
+                v = op.forward(*[values[a.id] for a in node.args], **node.kw)
+            except Exception:
+                return None
+            if type(v) is not np.float64 and type(v) is not float:
+                return None
+        values[node.id] = v
+    return values
+
+
+def backward_values(nodes: list[Expr], values: dict, shapes: dict, wanted: set, seed,
+                    needs: set | None = None) -> dict[str, object]:
     """Reverse mode straight over the expression: variable name -> gradient, for the wanted ones.
 
     The same rules and order as the engine's pass (engine.gradients), on plain arrays; a
     node's value is dropped once the pass is past it, so memory falls as it runs.
     """
     root = nodes[-1]
-    needs = gradient_paths(nodes, wanted)
+    needs = gradient_paths(nodes, wanted) if needs is None else needs
     pending = {root.id: seed} if root.id in needs else {}
     found: dict[str, object] = {}
     for node in reversed(nodes):
@@ -250,8 +270,14 @@ def gradient_paths(nodes: list[Expr], wanted: set) -> set[int]:
     """The nodes a gradient flows to: those that depend on a wanted variable."""
     needs: set[int] = set()
     for node in nodes:
-        if (node.op is VAR and node.kw["name"] in wanted) or any(a.id in needs for a in node.args):
-            needs.add(node.id)
+        if node.op is VAR:
+            if node.kw["name"] in wanted:
+                needs.add(node.id)
+            continue
+        for a in node.args:
+            if a.id in needs:
+                needs.add(node.id)
+                break
     return needs
 
 
@@ -344,7 +370,11 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
         return _traced(expr, nodes, bound, names, wrt, wrt_names, grad_output, grad, retain_grad)
     with quiet():
         needs = gradient_paths(nodes, set(wrt_names))
-        vals, shapes = forward_values(nodes, bound, needs=needs)
+        scalar = all(type(v) is float for v in bound.values()) and scalar_values(nodes, bound)
+        if scalar:                  # numbers in, numbers throughout: nothing to drop, every shape ()
+            vals, shapes = scalar, dict.fromkeys(scalar, ())
+        else:
+            vals, shapes = forward_values(nodes, bound, needs=needs)
         root = vals[nodes[-1].id]
         if not _finite(root):       # find where it began, with every value kept this time
             every, _ = forward_values(nodes, bound, drop=False)
@@ -356,7 +386,7 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
             seed = _seed(Tensor(root), expr, grad_output)
             seed = None if seed is None else seed.data
             ones = np.float64(1.0) if np.ndim(root) == 0 else np.ones_like(root)
-            found = backward_values(nodes, vals, shapes, set(wrt_names), ones if seed is None else seed)
+            found = backward_values(nodes, vals, shapes, set(wrt_names), ones if seed is None else seed, needs)
             grads = _leaf_grads(wrt_names, bound, found, notes)
     return Result(expr=expr, value=_plain(root), grad=grads, values=bound, variables=names,
                   wrt=wrt_names, notes=notes, seed=seed, nodes=nodes, tensors=None,

@@ -30,10 +30,15 @@ class Expr:
         return self.source[self.span.start:self.span.end]
 
     def nodes(self) -> list["Expr"]:
-        """Every node reachable from this one, in topological order (inputs first)."""
+        """Every node reachable from this one, in topological order (inputs first).
+
+        The cached list holds every node but this one (which is always last), so a node
+        never refers to itself: parsed expressions hold no reference cycles, and are freed
+        by reference counting the moment they are dropped.
+        """
         if self._nodes is None:
-            self._nodes = self._reachable()
-        return self._nodes
+            self._nodes = self._reachable()[:-1]
+        return [*self._nodes, self]
 
     def keep_nodes(self, created) -> None:
         """Record nodes() from every node a builder made, in creation order (a topological
@@ -45,7 +50,7 @@ class Expr:
                 kept.append(node)
                 reached.update(a.id for a in node.args)
         kept.reverse()
-        self._nodes = kept
+        self._nodes = kept[:-1]         # every node but this one (see nodes())
 
     def _reachable(self) -> list["Expr"]:
         seen = {self.id: self}
@@ -89,8 +94,12 @@ class Builder:
         self.table: dict[tuple, Expr] = {}
 
     def make(self, op, args: tuple[Expr, ...], span: Span, **attrs) -> Expr:
-        items = tuple(sorted(attrs.items())) if attrs else ()
-        key = (op.key, *[a.id for a in args], *items)
+        if attrs:
+            items = tuple(sorted(attrs.items()))
+            key = (op.key, *[a.id for a in args], *items)
+        else:
+            items = ()
+            key = (op.key, *[a.id for a in args])
         node = self.table.get(key)
         if node is None:
             node = Expr(op, args, items, span, self.source, len(self.table))

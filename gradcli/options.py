@@ -108,10 +108,13 @@ COMMANDS = {c.name: c for c in [
 
   gradcli batch jobs.txt --no-check -f tsv
 
-  gradcli batch jobs.txt --a 3       (a = 3 wherever a line gives a no value)
+  gradcli batch jobs.txt --a 3       (a = 3 wherever a line gives it no value)
 """, Arg("files", "[FILE]...", "Files of jobs, one a line: EXPR, EXPR where a=2, b=[1,2], or a JSON object. "
          "None or - reads standard input. --NAME VALUE gives every line a default.", many=True),
-        (WRT, *CHECKS, FORMAT), positional_bindings=False),
+        (WRT, *CHECKS, FORMAT,
+         Opt("jobs", ("--jobs", "-j"), None, "Worker processes for a file of jobs (default: the usable cores; "
+             "1: this process only). Records stay in input order.", int, min=1, metavar="N")),
+        positional_bindings=False),
     Command("hessian", "The Hessian of EXPR at a point, by differentiating the engine's gradient again.", """Examples:
 
   gradcli hessian "x^2*y + y^3" --x 1 --y 2

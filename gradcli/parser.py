@@ -211,7 +211,7 @@ class Parser:
         if tok.text == "(":
             inner, _ = self.expr_bp(0)
             close = self.expect(")", "to close '('")
-            return inner, tok.span.cover(close.span)
+            return inner, Span(tok.start, close.end)
         if tok.text == "[":
             return self.array(tok)
         if tok.text in PREFIX:
@@ -219,11 +219,11 @@ class Parser:
             if self.peek().kind == "end":
                 raise self.error(f"expected an expression after '{tok.text}'", self.peek())
             operand, ospan = self.expr_bp(bp)
-            span = tok.span.cover(ospan)
+            span = Span(tok.start, ospan.end)
             return self.build.make(op, (operand,), span), span
         if tok.text == "+":                         # unary plus: the operand itself
             operand, ospan = self.expr_bp(PREFIX["-"][1])
-            return operand, tok.span.cover(ospan)
+            return operand, Span(tok.start, ospan.end)
         if tok.kind == "end":
             raise self.error("expected an expression, found the end of the input", tok)
         if tok.text == ")":
@@ -246,8 +246,9 @@ class Parser:
                 hint += f"; to multiply, write {text}*(...)"
             raise self.error(f"unknown function '{text}'", tok, hint=hint)
         kind = "const" if text in CONSTANTS else "var"
-        node = self.leaves[text] = self.build.make(OPS[kind], (), tok.span, name=text)
-        return node, tok.span
+        span = Span(tok.start, tok.end)
+        node = self.leaves[text] = self.build.make(OPS[kind], (), span, name=text)
+        return node, span
 
     def arguments(self, open_tok: Token, close: str) -> tuple[list[tuple[Expr, Span]], Span]:
         """Comma-separated expressions up to the closing bracket; returns them and the whole span."""
@@ -257,7 +258,7 @@ class Parser:
             raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", open_tok)
         if self.peek().text == close and self.peek().kind == "op":
             self.depth -= 1
-            return args, open_tok.span.cover(self.advance().span)
+            return args, Span(open_tok.start, self.advance().end)
         while True:
             args.append(self.expr_bp(0))
             tok = self.peek()
@@ -266,12 +267,12 @@ class Parser:
                 continue
             if tok.text == close and tok.kind == "op":
                 self.depth -= 1
-                return args, open_tok.span.cover(self.advance().span)
+                return args, Span(open_tok.start, self.advance().end)
             raise self.error(f"expected ',' or '{close}' to close '{open_tok.text}', found {_describe(tok)}", tok)
 
     def call(self, name_tok: Token, rows) -> tuple[Expr, Span]:
         args, inner = self.arguments(self.advance(), ")")
-        span = name_tok.span.cover(inner)
+        span = Span(name_tok.start, inner.end)
         for op in rows:
             if op.arity == len(args):
                 return self.build.make(op, tuple(a for a, _ in args), span), span
@@ -290,7 +291,7 @@ class Parser:
         if not args:
             raise self.error("an index needs at least one integer, like x[0]", ispan)
         index = tuple(self.integer(a, aspan) for a, aspan in args)
-        span = tspan.cover(ispan)
+        span = Span(tspan.start, ispan.end)
         return self.build.make(OPS["index"], (target,), span, index=index), span
 
     def integer(self, node: Expr, span: Span) -> int:

@@ -1,5 +1,6 @@
 """gradcli batch: job lines, defaults, records in order, streaming, errors, formats."""
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -211,3 +212,52 @@ def test_progress_only_on_a_terminal(tmp_path):
                                 {**env, "TERM": "xterm"})
     assert code == 0
     assert b"jobs" in shown
+
+
+def _mixed_jobs(path, n: int, seed: int) -> None:
+    """n lines: good jobs, garbage, blank lines, comments, JSON, and a line of invalid UTF-8."""
+    rng = np.random.default_rng(seed)
+    kinds = ["sin(x)*{i} + x^2 where x={v}", "x+", "", "# note {i}", '{{"expr": "a*b", "vars": {{"a": {v}, "b": 2}}}}',
+             "sum(u*u) where u=[{v},1]", "log(x - {v}) where x=1", "1/(x-x) where x={v}"]
+    lines = [rng.choice(kinds).format(i=i, v=i % 5) for i in range(n)]
+    data = "\n".join(lines).encode() + b"\n\xff\xfe + x\n"
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("fmt", ["json", "tsv"])
+def test_workers_write_exactly_what_one_process_writes(tmp_path, fmt):
+    from gradcli import parallel
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    _mixed_jobs(first, 3000, 1)
+    _mixed_jobs(second, 1200, 2)
+    assert first.stat().st_size > parallel.MIN_BYTES and second.stat().st_size > parallel.MIN_BYTES
+    one = run_process("batch", str(first), str(second), "-f", fmt, "--no-check", "--jobs", "1", timeout=120)
+    three = run_process("batch", str(first), str(second), "-f", fmt, "--no-check", "--jobs", "3", timeout=120)
+    assert one.code == three.code == 1
+    assert three.out == one.out and three.err == one.err
+    assert len(one.out.splitlines()) > 3000
+
+
+def test_a_worker_that_dies_loses_nothing(tmp_path):
+    """Killing a worker mid-run: this process does its chunks, and the output is unchanged."""
+    path = tmp_path / "jobs.txt"
+    _mixed_jobs(path, 6000, 3)
+    expected = run_process("batch", str(path), "-f", "json", "--no-check", "--jobs", "1", timeout=120).out
+    proc = subprocess.Popen([sys.executable, "-m", "gradcli", "batch", str(path), "-f", "json", "--no-check",
+                             "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    import select
+    assert select.select([proc.stdout.fileno()], [], [], 60)[0]             # output has begun
+    children = open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()
+    for pid in children:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:      # already done: the run must be whole all the same
+            pass
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert out == expected
+
+
+def test_worker_count_is_an_option(cli):
+    r = cli("batch", "--jobs", "0", "-")
+    assert r.code == 2 and "--jobs" in r.err
