@@ -240,7 +240,7 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
                     recs = list(batch.run(chunk, options, parsed))
                     return [_record_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
 
-                for texts, bad in _chunks_of(path, render_chunk, workers):
+                for texts, bad in _chunks_of(path, render_chunk, workers, check):
                     for text in texts:
                         out.write(text)
                         done += 1
@@ -258,14 +258,19 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
     return EXIT_MISMATCH if failed else EXIT_OK
 
 
-def _chunks_of(path: str, render_chunk, workers: int):
-    """(record texts, failed) per chunk of the file's lines, in order; on several cores when worthwhile."""
+def _chunks_of(path: str, render_chunk, workers: int, check: bool):
+    """(record texts, failed) per chunk of the file's lines, in order; on several cores when worthwhile
+    (with the SymPy check, any file: its jobs are slow enough)."""
     from gradcli import batch, parallel
 
-    if parallel.worthwhile(path, workers):
+    if parallel.worthwhile(path, workers, 0 if check else parallel.MIN_BYTES):
+        if check:
+            from gradcli.symbolic import sympy
+            sympy()                     # imported once, before the workers fork
         def open_lines():
             return _lines_from(path)
-        yield from parallel.ordered(open_lines, render_chunk, workers)
+        size = parallel.CHECKED_CHUNK if check else parallel.CHUNK
+        yield from parallel.ordered(open_lines, render_chunk, workers, size)
         return
     with _open_input(path) as stream:                   # line by line: a pipe's records come as its lines do
         yield from map(render_chunk, zip(batch.lines_of(stream)))

@@ -16,7 +16,8 @@ from itertools import islice
 from typing import Callable, Iterator
 
 CHUNK = 32              # lines a chunk: small enough for streaming, big enough to amortise a pipe write
-MIN_BYTES = 16_384      # below this, a file is done in one process (forking costs more than it saves)
+CHECKED_CHUNK = 4       # with the SymPy check a job takes milliseconds: small chunks keep the workers even
+MIN_BYTES = 16_384      # unchecked, a smaller file is done in one process (forking costs more than it saves)
 
 Render = Callable[[list], tuple[list[str], int]]     # chunk of (line number, text) -> record texts, failed
 
@@ -28,22 +29,23 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def worthwhile(path: str, workers: int) -> bool:
+def worthwhile(path: str, workers: int, min_bytes: int = MIN_BYTES) -> bool:
     """Parallel only for a regular file big enough, on a system that can fork."""
     if workers < 2 or not hasattr(os, "fork") or path == "-":
         return False
     try:
-        return os.path.isfile(path) and os.path.getsize(path) >= MIN_BYTES
+        return os.path.isfile(path) and os.path.getsize(path) >= min_bytes
     except OSError:
         return False
 
 
-def chunks(lines: Iterator) -> Iterator[list]:
-    while chunk := list(islice(lines, CHUNK)):
+def chunks(lines: Iterator, size: int = CHUNK) -> Iterator[list]:
+    while chunk := list(islice(lines, size)):
         yield chunk
 
 
-def ordered(open_lines: Callable[[], Iterator], render: Render, workers: int) -> Iterator[tuple[list[str], int]]:
+def ordered(open_lines: Callable[[], Iterator], render: Render, workers: int,
+            size: int = CHUNK) -> Iterator[tuple[list[str], int]]:
     """(record texts, failed count) per chunk, in input order, computed by `workers` processes.
 
     open_lines() gives a fresh iterator over the file's (number, text) pairs; each
@@ -52,9 +54,9 @@ def ordered(open_lines: Callable[[], Iterator], render: Render, workers: int) ->
     children: dict[int, tuple[int, object]] = {}        # worker index -> (pid, reader)
     try:
         for index in range(1, workers):
-            pid, reader = _fork(index, workers, open_lines, render)
+            pid, reader = _fork(index, workers, open_lines, render, size)
             children[index] = (pid, reader)
-        for k, chunk in enumerate(chunks(open_lines())):
+        for k, chunk in enumerate(chunks(open_lines(), size)):
             child = children.get(k % workers)
             if child is not None:
                 frame = _receive(child[1])
@@ -68,7 +70,7 @@ def ordered(open_lines: Callable[[], Iterator], render: Render, workers: int) ->
             _stop(pid, reader)
 
 
-def _fork(index: int, workers: int, open_lines, render: Render) -> tuple[int, object]:
+def _fork(index: int, workers: int, open_lines, render: Render, size: int) -> tuple[int, object]:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:                                # the child: its chunks into the pipe, then leave
@@ -78,7 +80,7 @@ def _fork(index: int, workers: int, open_lines, render: Render) -> tuple[int, ob
             signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent decides when the run stops
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             with os.fdopen(write_fd, "wb", buffering=0) as pipe:
-                for k, chunk in enumerate(chunks(open_lines())):
+                for k, chunk in enumerate(chunks(open_lines(), size)):
                     if k % workers == index:
                         texts, failed = render(chunk)
                         parts = [t.encode("utf-8", "surrogateescape") for t in texts]

@@ -261,3 +261,14 @@ def test_a_worker_that_dies_loses_nothing(tmp_path):
 def test_worker_count_is_an_option(cli):
     r = cli("batch", "--jobs", "0", "-")
     assert r.code == 2 and "--jobs" in r.err
+
+
+def test_checked_jobs_share_workers_even_in_a_small_file(tmp_path):
+    path = tmp_path / "jobs.txt"
+    path.write_text("".join(f"sin(x)*y^{i} + abs(y) where x=0.5, y={i - 4}\n" for i in range(10)) + "x+\n")
+    one = run_process("batch", str(path), "-f", "json", "--jobs", "1")
+    two = run_process("batch", str(path), "-f", "json", "--jobs", "2")
+    assert one.code == two.code == 1
+    assert two.out == one.out and len(one.out.splitlines()) == 11
+    statuses = [json.loads(line).get("check", {}).get("status") for line in one.out.splitlines()]
+    assert statuses[:10].count("ok") >= 9
