@@ -316,11 +316,16 @@ def _sp_number(sp, value):
     return sp.Float(value)
 
 
+EXACT_POWER_BITS = 1 << 16      # larger exact powers stay unevaluated
+
+
 def _sp_pow(sp, a, b):
-    # An exact integer power with a huge exponent (9^9^9) is left unevaluated: SymPy would
-    # compute every digit.
-    if a.is_Number and b.is_Integer and abs(b) > 4096:
-        return sp.Pow(a, b, evaluate=False)
+    # An exact power whose digits would run past EXACT_POWER_BITS (9^9^9, 1e308^4096) is left
+    # unevaluated: SymPy would compute every digit, in one uninterruptible integer operation.
+    if a.is_Rational and b.is_Integer and abs(b) > 1:
+        size = max(int(a.p).bit_length(), int(a.q).bit_length())
+        if size * abs(int(b)) > EXACT_POWER_BITS:
+            return sp.Pow(a, b, evaluate=False)
     return a ** b
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli.errors import GradcliError
-from gradcli.evaluate import Check, skipped_check
+from gradcli.evaluate import Check, guarded, skipped_check
 from gradcli.expr import Expr
 
 SYMPY_CAP = 256             # per-element symbols for at most this many elements in all
@@ -85,13 +85,17 @@ def to_sympy(expr: Expr, env: dict) -> np.ndarray:
             value = env[kw["name"]]
         elif not node.args:
             value = op.sympy(sp, **kw)
-        elif op.elementwise:
-            value = np.frompyfunc(lambda *xs, op=op: op.sympy(sp, *xs), len(node.args), 1)(
-                *(memo[a.id] for a in node.args))
-        else:
-            value = op.sympy(sp, *(memo[a.id] for a in node.args), **kw)
+        else:                   # shapes that do not fit are a ShapeError at the node, as in evaluate
+            args = [memo[a.id] for a in node.args]
+            value = guarded(node, args, lambda: _sympy_apply(sp, op, args, kw))
         memo[node.id] = np.asarray(value, dtype=object)
     return memo[expr.id]
+
+
+def _sympy_apply(sp, op, args: list, kw: dict):
+    if op.elementwise:
+        return np.frompyfunc(lambda *xs: op.sympy(sp, *xs), len(args), 1)(*args)
+    return op.sympy(sp, *args, **kw)
 
 
 # -- SymPy -> numbers ------------------------------------------------------------

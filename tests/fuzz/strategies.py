@@ -1,0 +1,129 @@
+"""Hostile text for gradcli, and the properties every input must satisfy.
+
+Used by tests/test_fuzz.py (a few hundred examples each, in the suite) and by
+tests/fuzz/run.py (as many as time allows). Three kinds of input:
+
+- random bytes, decoded as the CLI decodes a file (UTF-8, undecodable bytes kept);
+- token soups: the grammar's own tokens in random order;
+- mutations of valid expressions: tokens deleted, duplicated, swapped or inserted.
+
+A property either holds or raises AssertionError with what went wrong.
+"""
+from __future__ import annotations
+
+import re
+
+from hypothesis import strategies as st
+
+from gradcli.errors import GradcliError
+from gradcli.parser import FUNCTIONS, INFIX, POSTFIX, PREFIX, parse, tokenize
+
+VARIABLES = ["a", "b", "x", "W"]
+NUMBERS = ["0", "1", "2", "2.5", ".5", "1e308", "1e-320", "1e400", "9", "007", "3."]
+TOKENS = sorted(set(FUNCTIONS) | set(INFIX) | set(PREFIX) | set(POSTFIX)) + [
+    "(", ")", "[", "]", ",", "'", "pi", "e", *VARIABLES, *NUMBERS]
+NOISE = [" ", "", "  ", "\t", ".", "=", "where", "__class__", "__import__", "'os'", "\"", "{", "}", ";", "\\",
+         "\u00e9", "\u2212", "\u00a0", "\x00", "#"]
+
+VALID = [
+    "a*b + sin(x)", "sum(x*x)", "W @ x", "x[0] + x[-1]", "max(a, b) - min(a, b)", "W'", "log(1 + exp(a))",
+    "[a, b, 2] * x", "mean(softmax(x))", "norm(x) / (1 + a^2)", "atan2(a, b) ^ 2", "relu(a - b) * sigmoid(x)",
+    "sum(W @ W')", "prod(x) + logsumexp(x)", "sqrt(abs(a)) * heaviside(b)", "dot(x, x) - a ** 3",
+    "tanh(x)[1]", "-a^-b", "((a))", "[[1, 2], [3, 4]] @ x",
+]
+# Values bound to every variable an expression uses: scalars, vectors of 3, and 3x3 matrices.
+VALUES = {"a": 0.7, "b": -1.25, "x": [0.5, -2.0, 3.0], "W": [[1.0, 2.0, 0.5], [0.0, -1.0, 4.0], [2.0, 1.0, 1.0]]}
+
+
+def decoded_bytes() -> st.SearchStrategy[str]:
+    """Random bytes as the CLI reads them (UTF-8, undecodable bytes as surrogates)."""
+    return st.binary(max_size=120).map(lambda b: b.decode("utf-8", "surrogateescape"))
+
+
+def token_soups() -> st.SearchStrategy[str]:
+    word = st.sampled_from(TOKENS) | st.sampled_from(NOISE)
+    return st.lists(st.tuples(word, st.sampled_from(["", " ", ""])), max_size=30).map(
+        lambda parts: "".join(w + s for w, s in parts))
+
+
+@st.composite
+def mutations(draw) -> str:
+    """A valid expression with its tokens deleted, duplicated, swapped or with a token inserted."""
+    source = draw(st.sampled_from(VALID))
+    toks = [t.text for t in tokenize(source)[:-1]]
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["delete", "duplicate", "swap", "insert"]))
+        i = draw(st.integers(0, max(len(toks) - 1, 0)))
+        if kind == "delete" and toks:
+            del toks[i]
+        elif kind == "duplicate" and toks:
+            toks.insert(i, toks[i])
+        elif kind == "swap" and len(toks) > 1:
+            j = draw(st.integers(0, len(toks) - 1))
+            toks[i], toks[j] = toks[j], toks[i]
+        else:
+            toks.insert(i, draw(st.sampled_from(TOKENS + NOISE)))
+    return draw(st.sampled_from([" ", ""])).join(toks)
+
+
+def hostile_text() -> st.SearchStrategy[str]:
+    return decoded_bytes() | token_soups() | mutations()
+
+
+# -- properties ---------------------------------------------------------------------------
+def span_within(err: GradcliError, source: str) -> None:
+    if err.span is None:
+        return
+    assert 0 <= err.span.start <= len(source) and err.span.start <= err.span.end <= len(source) + 1, \
+        (source, err.span, str(err))
+
+
+def parses_or_fails_cleanly(text: str):
+    """parse() gives an Expr or a GradcliError whose span lies within the text."""
+    try:
+        return parse(text)
+    except GradcliError as err:
+        assert err.source in (None, text), (text, err.source)
+        span_within(err, text)
+        return None
+
+
+def evaluates_or_fails_cleanly(text: str, check: bool = False):
+    """evaluate() (and optionally the cross-check) give a result or a GradcliError."""
+    import gradcli
+    expr = parses_or_fails_cleanly(text)
+    if expr is None:
+        return None
+    values = {n: VALUES.get(n, 1.0) for n in expr.variables()}
+    try:
+        result = gradcli.evaluate(expr, values, grad_output=None)
+    except GradcliError as err:
+        if err.source == text:
+            span_within(err, text)
+        return None
+    if check and result.grad is not None:
+        from gradcli.symbolic import cross_check
+        status = cross_check(result, timeout=2.0).status
+        assert status in ("ok", "mismatch", "nondifferentiable", "timeout", "error", "skipped"), status
+        assert status != "mismatch", (text, "the engine and SymPy disagree")
+    return result
+
+
+CARET = re.compile(r"^  (?P<source>.*)\n  (?P<pad> *)\^", re.MULTILINE)
+
+
+def cli_answers_cleanly(run, text: str, fmt: str) -> None:
+    """Through the CLI: exit 0, 1 or 2, no traceback, and a caret within the input."""
+    variables = [v for v in VALUES if re.search(rf"\b{v}\b", text)]
+    bindings = [f"{v}={_value_text(VALUES[v])}" for v in variables]
+    r = run("eval", text, *bindings, "--no-check", "-f", fmt)
+    assert r.code in (0, 1, 2), (text, r)
+    assert "Traceback" not in r.out + r.err, (text, r)
+    if r.code == 2:
+        assert r.err.startswith("error:") or "Usage:" in r.err, (text, r.err)
+        for m in CARET.finditer(r.err):
+            assert len(m.group("pad")) <= len(m.group("source")) + 1, (text, r.err)
+
+
+def _value_text(value) -> str:
+    return str(value).replace(" ", "")
