@@ -14,7 +14,6 @@ from typing import Iterable, Iterator
 
 from gradcli.errors import BindError, GradcliError, ParseError, Span
 
-_WHERE = re.compile(r"\bwhere\b")
 _BINDING = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
 JSON_KEYS = {"expr", "vars", "wrt", "grad_output"}
 
@@ -48,17 +47,40 @@ class Record:
         return self.error is not None or (self.check is not None and self.check.status == "mismatch")
 
 
+_SPECIAL = re.compile(r"[()\[\],]")
+
+
+_FLAT_BINDING = re.compile(r"(?:^|,)(\s*[A-Za-z_][A-Za-z0-9_]*\s*=)")
+
+
 def _split_top(text: str) -> list[tuple[int, str]]:
-    """Split at commas outside brackets; (offset, piece) pairs."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
+    """Split at commas outside brackets; (offset, piece) pairs. A flat [...] is skipped in one
+    step, so a vector of millions of numbers costs one search, not a loop over its characters.
+    Without brackets, commas that do not start a `name=` only continue a value, so the text
+    is cut at bindings alone."""
+    if "[" not in text and "(" not in text:
+        cuts = [m.start(1) for m in _FLAT_BINDING.finditer(text)]
+        if not cuts or cuts[0] != 0:
+            cuts.insert(0, 0)
+        ends = [c - 1 for c in cuts[1:]] + [len(text)]
+        return [(c, text[c:e]) for c, e in zip(cuts, ends)]
+    parts, depth, start, pos = [], 0, 0, 0
+    while (m := _SPECIAL.search(text, pos)) is not None:
+        i = pos = m.start()
+        pos += 1
+        ch = text[i]
+        if ch == "[" and depth == 0:
+            close = text.find("]", pos)
+            if close >= 0 and not any(text.find(c, pos, close) >= 0 for c in "[()"):
+                pos = close + 1
+                continue
         if ch in "([":
             depth += 1
         elif ch in ")]":
             depth -= 1
-        elif ch == "," and depth == 0:
+        elif depth == 0:
             parts.append((start, text[start:i]))
-            start = i + 1
+            start = pos
     parts.append((start, text[start:]))
     return parts
 
@@ -66,7 +88,7 @@ def _split_top(text: str) -> list[tuple[int, str]]:
 def parse_where(text: str, base: int) -> tuple[dict, dict, dict]:
     """`a=2, b=[1,2], c=1,2,3` -> values, their column offsets, and the names' offsets.
     A piece without `name=` continues the previous value, so `c=1,2,3` is one vector."""
-    values: dict[str, str] = {}
+    pieces: dict[str, list[str]] = {}
     offsets: dict[str, int] = {}
     name_offsets: dict[str, int] = {}
     last = None
@@ -74,17 +96,29 @@ def parse_where(text: str, base: int) -> tuple[dict, dict, dict]:
         m = _BINDING.match(piece)
         if m:
             last = m.group(1)
-            if last in values:
+            if last in pieces:
                 raise BindError(f"'{last}' is given a value twice", Span(base + offset, base + offset + len(piece)))
-            values[last] = piece[m.end():]
+            pieces[last] = [piece[m.end():]]
             offsets[last] = base + offset + m.end()
             name_offsets[last] = base + offset + m.start(1)
         elif last is not None:
-            values[last] += "," + piece
+            pieces[last].append(piece)
         else:
             raise BindError("expected name=value after 'where'", Span(base + offset, base + offset + max(1, len(piece))),
                             hint="write: EXPR where a=2, b=[1,2]")
-    return values, offsets, name_offsets
+    return {k: ",".join(v) for k, v in pieces.items()}, offsets, name_offsets
+
+
+def _find_where(text: str) -> int:
+    """Offset of the word `where` in text, or -1 (str.find: a long line is scanned at C speed)."""
+    i = text.find("where")
+    while i >= 0:
+        before = text[i - 1] if i else " "
+        after = text[i + 5] if i + 5 < len(text) else " "
+        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+            return i
+        i = text.find("where", i + 1)
+    return -1
 
 
 def parse_line(text: str, line: int) -> Job | None:
@@ -95,11 +129,12 @@ def parse_line(text: str, line: int) -> Job | None:
     if stripped.startswith("{"):
         return _json_job(stripped, line)
     lead = len(text) - len(text.lstrip())
-    m = _WHERE.search(text)
-    if m is None:
+    at = _find_where(text)
+    if at < 0:
         return Job(line, text.strip(), expr_offset=lead)
-    values, offsets, names = parse_where(text[m.end():], m.end())
-    return Job(line, text[:m.start()].strip(), values, offsets, names, expr_offset=lead)
+    end = at + len("where")
+    values, offsets, names = parse_where(text[end:], end)
+    return Job(line, text[:at].strip(), values, offsets, names, expr_offset=lead)
 
 
 def _json_job(text: str, line: int) -> Job:
@@ -218,7 +253,13 @@ def _column_base(job: Job, err: GradcliError) -> int:
     return job.expr_offset if err.source == job.expr else -1
 
 
+ECHO_LIMIT = 200       # an expression over the parser's length limit is echoed this far, then "..."
+
+
 def _error_record(line: int, expr: str, err: GradcliError, base: int, text: str, kind: str | None = None) -> Record:
+    from gradcli.parser import MAX_LENGTH
+    if len(expr) > MAX_LENGTH:
+        expr = expr[:ECHO_LIMIT] + "..."
     column = None
     if err.span is not None and base >= 0:
         column = base + err.span.start + 1

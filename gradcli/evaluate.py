@@ -340,7 +340,8 @@ def numeric_notes(nodes: list[Expr], data: list) -> list[Note]:
     """Where a non-finite value first appeared: the first node whose output is not finite."""
     for node, d in zip(nodes, data):
         if node.args and not _finite(d):
-            return [Note(f"{_kind(d)} first appears in '{node.text}' (column {node.span.start + 1})", node.span)]
+            text = node.text if len(node.text) <= 60 else node.text[:57] + "..."
+            return [Note(f"{_kind(d)} first appears in '{text}' (column {node.span.start + 1})", node.span)]
     return []
 
 

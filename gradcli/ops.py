@@ -326,6 +326,8 @@ def _sp_pow(sp, a, b):
         size = max(int(a.p).bit_length(), int(a.q).bit_length())
         if size * abs(int(b)) > EXACT_POWER_BITS:
             return sp.Pow(a, b, evaluate=False)
+    elif a.is_Number and not b.is_Number and not b.free_symbols:
+        return sp.Pow(a, b, evaluate=False)         # a constant exponent such as 9^9^9: no evaluation
     return a ** b
 
 

@@ -300,7 +300,7 @@ class Parser:
         if node.op is PREFIX["-"][0]:
             sign, node = -1, node.args[0]
         value = node.kw.get("value") if node.op is OPS["num"] else None
-        if value is None or value != int(value):
+        if value is None or not abs(value) < 2 ** 53 or value != int(value):
             raise self.error("an index must be an integer literal, like x[0] or x[-1]", span)
         return sign * int(value)
 

@@ -172,7 +172,12 @@ def _mp_value(e, point: dict, memo: dict):
         base, exp = (_mp_value(a, point, memo) for a in e.args)
         if base == 0 and exp < 0:
             raise ZeroDivisionError
-        value = mp.power(base, exp) if base >= 0 or exp == int(exp) else mp.power(mp.mpc(base), exp)
+        if base != 0 and abs(base) != 1 and mp.mag(exp) > mp.mp.prec + 64:
+            # 9^(9^9^9): past 2^(prec+64) the exponent is an even integer and the power is
+            # infinite or zero at any precision; computing it would take every digit.
+            value = mp.inf if (abs(base) > 1) == (exp > 0) else mp.mpf(0)
+        else:
+            value = mp.power(base, exp) if base >= 0 or exp == int(exp) else mp.power(mp.mpc(base), exp)
     elif e.func in _MP:
         value = _MP[e.func](*(_mp_value(a, point, memo) for a in e.args))
     elif e is sympy().pi:
