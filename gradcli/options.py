@@ -187,7 +187,7 @@ def split_args(args: list[str], own: dict, positional_bindings: bool) -> tuple[l
 
     Every --NAME that is not an own option takes the next word as its value, even
     one starting with '-' (--a -2); the first positional word is the expression
-    even if it starts with '-' (-x^2).
+    even if it starts with '-' (-x^2, or ---x, which no option name can be).
     """
     mine, positional, bindings = [], [], {}
     words = iter(args)
@@ -199,7 +199,7 @@ def split_args(args: list[str], own: dict, positional_bindings: bool) -> tuple[l
             mine.append(word)
             if own[name] and not eq:
                 mine.extend(v for v in [next(words, None)] if v is not None)
-        elif word.startswith("--") and len(name) > 2:                          # --a 2, --a=2, --a -2
+        elif word.startswith("--") and (name[2:3].isalpha() or name[2:3] == "_"):   # --a 2, --a=2, --a -2
             if not eq:
                 value = next(words, None)
                 if value is None:

@@ -252,12 +252,8 @@ class Parser:
 
     def arguments(self, open_tok: Token, close: str) -> tuple[list[tuple[Expr, Span]], Span]:
         """Comma-separated expressions up to the closing bracket; returns them and the whole span."""
-        args = []
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", open_tok)
+        args = []           # (each argument's expr_bp counts this level of nesting)
         if self.peek().text == close and self.peek().kind == "op":
-            self.depth -= 1
             return args, Span(open_tok.start, self.advance().end)
         while True:
             args.append(self.expr_bp(0))
@@ -266,7 +262,6 @@ class Parser:
                 self.advance()
                 continue
             if tok.text == close and tok.kind == "op":
-                self.depth -= 1
                 return args, Span(open_tok.start, self.advance().end)
             raise self.error(f"expected ',' or '{close}' to close '{open_tok.text}', found {_describe(tok)}", tok)
 
@@ -310,7 +305,7 @@ def parse(source: str) -> Expr:
     if not isinstance(source, str):
         raise TypeError(f"parse() takes a str, not {type(source).__name__}")
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 1000))
+    sys.setrecursionlimit(max(limit, 6 * MAX_DEPTH + 1000))   # up to 5 frames a level (calls)
     try:
         with paused_gc():       # parsing makes no reference cycles either
             return Parser(source).parse()

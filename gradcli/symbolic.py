@@ -49,7 +49,9 @@ def deadline(seconds: float | None):
         raise CheckTimeout(f"SymPy took longer than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Again every 50 ms after the first: code inside SymPy that catches Exception may swallow
+    # one CheckTimeout, but not all of them.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:

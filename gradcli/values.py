@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numbers
 import re
-import warnings
 
 import numpy as np
 
