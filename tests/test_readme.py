@@ -82,6 +82,18 @@ def test_readme_python_example_runs_and_its_comments_are_true():
     assert printed[-1] == "(" + comments[-1] + ")"                       # a.grad, b.grad
 
 
+def test_guarantees_name_tests_that_exist():
+    """Each test the "Guarantees and limits" section names is a real test function."""
+    import ast
+    section = README.read_text().split("## Guarantees and limits")[1].split("\n## ")[0]
+    named = set(re.findall(r"`(test_\w+\.py)::(test_\w+)`", section))
+    assert len(named) >= 10
+    for filename, name in sorted(named):
+        tree = ast.parse((ROOT / "tests" / filename).read_text())
+        functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        assert name in functions, f"{filename}::{name}"
+
+
 def update() -> None:
     text = README.read_text()
     for command, expected in console_examples(text):
