@@ -595,10 +595,11 @@ def plain_terminal() -> bool:
 
 
 def _console(stderr: bool = False):
+    """A Rich console that never reads text as markup or emoji codes: what gradcli prints
+    is the user's own text and numbers (and skipping both saves start-up time)."""
     from rich.console import Console
-    if plain_terminal():
-        return Console(stderr=stderr, highlight=False, color_system=None)
-    return Console(stderr=stderr, highlight=False)
+    plain = {"color_system": None} if plain_terminal() else {}
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False, **plain)
 
 
 def _notes(notes) -> None:

@@ -27,9 +27,6 @@ class Span:
     def __repr__(self) -> str:
         return f"Span({self.start}, {self.end})"
 
-    def cover(self, other: "Span") -> "Span":
-        return Span(min(self.start, other.start), max(self.end, other.end))
-
 
 class GradcliError(Exception):
     """A problem with the user's input; carries where it is and what to do."""

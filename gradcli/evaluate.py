@@ -371,9 +371,10 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
         return _traced(expr, nodes, bound, names, wrt, wrt_names, grad_output, grad, retain_grad)
     with quiet():
         needs = gradient_paths(nodes, set(wrt_names))
-        scalar = all(type(v) is float for v in bound.values()) and scalar_values(nodes, bound)
-        if scalar:                  # numbers in, numbers throughout: nothing to drop, every shape ()
-            vals, shapes = scalar, dict.fromkeys(scalar, ())
+        numbers = all(type(v) is float for v in bound.values())
+        vals = scalar_values(nodes, bound) if numbers else None
+        if vals is not None:        # numbers in, numbers throughout: nothing to drop, every shape ()
+            shapes = dict.fromkeys(vals, ())
         else:
             vals, shapes = forward_values(nodes, bound, needs=needs)
         root = vals[nodes[-1].id]
