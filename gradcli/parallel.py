@@ -54,8 +54,8 @@ def ordered(open_lines: Callable[[], Iterator], render: Render, workers: int,
     children: dict[int, tuple[int, object]] = {}        # worker index -> (pid, reader)
     try:
         for index in range(1, workers):
-            pid, reader = _fork(index, workers, open_lines, render, size)
-            children[index] = (pid, reader)
+            others = [reader for _, reader in children.values()]
+            children[index] = _fork(index, workers, open_lines, render, size, others)
         for k, chunk in enumerate(chunks(open_lines(), size)):
             child = children.get(k % workers)
             if child is not None:
@@ -70,22 +70,25 @@ def ordered(open_lines: Callable[[], Iterator], render: Render, workers: int,
             _stop(pid, reader)
 
 
-def _fork(index: int, workers: int, open_lines, render: Render, size: int) -> tuple[int, object]:
+def _fork(index: int, workers: int, open_lines, render: Render, size: int, others: list) -> tuple[int, object]:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:                                # the child: its chunks into the pipe, then leave
         code = 1
         try:
             os.close(read_fd)
+            for reader in others:               # the other workers' pipes are the parent's alone
+                reader.close()
             signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent decides when the run stops
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            with os.fdopen(write_fd, "wb", buffering=0) as pipe:
+            with os.fdopen(write_fd, "wb") as pipe:
                 for k, chunk in enumerate(chunks(open_lines(), size)):
                     if k % workers == index:
                         texts, failed = render(chunk)
                         parts = [t.encode("utf-8", "surrogateescape") for t in texts]
                         sizes = b"".join(b" %d" % len(p) for p in parts)
                         pipe.write(b"%d%s\n" % (failed, sizes) + b"".join(parts))
+                        pipe.flush()
             code = 0
         finally:
             os._exit(code)
