@@ -48,9 +48,7 @@ class Record:
 
 
 _SPECIAL = re.compile(r"[()\[\],]")
-
-
-_FLAT_BINDING = re.compile(r"(?:^|,)(\s*[A-Za-z_][A-Za-z0-9_]*\s*=)")
+_FLAT_BINDING = re.compile(rf"(?:^|,)({_BINDING.pattern})")     # a binding at the start or after a comma
 
 
 def _split_top(text: str) -> list[tuple[int, str]]:
@@ -178,7 +176,7 @@ class Options:
     timeout: float | None = 5.0
 
 
-PARSED_CACHE = 256       # distinct expression texts whose parse a batch run keeps (the most recent)
+PARSED_CACHE = 4096      # distinct expression texts whose parse a batch run keeps
 
 
 def run(lines: Iterable[tuple[int, str]], options: Options, parsed: dict | None = None) -> Iterator[Record]:

@@ -18,8 +18,7 @@ MAX_ELEMENTS = 10_000_000
 
 # A plain decimal number needs no parser (the common case in batch lines), nor does a
 # vector of plain numbers (1,2,3 or [1, 2, 3]), however long.
-_NUM = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
-_PLAIN = re.compile(rf"\s*{_NUM}\s*", re.ASCII)
+_PLAIN = re.compile(r"\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*", re.ASCII)
 _NUMERIC = re.compile(r"\s*\[?[-+0-9.eE,\s]*\]?\s*", re.ASCII)
 
 
@@ -74,7 +73,7 @@ def _read_vector(text: str, where: str) -> np.ndarray | None:
 
 
 def _blocks(text: str, size: int = 1 << 20):
-    """text in pieces of about `size` characters, each cut just after a comma."""
+    """text in pieces of about `size` characters, cut at commas (which are dropped)."""
     start = 0
     while start < len(text):
         end = text.find(",", start + size)
