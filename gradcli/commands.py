@@ -67,7 +67,7 @@ def _free_eval(parsed, bindings, names, grad_output, grad: bool, timeout: float,
     elif fmt == "tsv":
         _out(render.symbolic_tsv(sres))
     else:
-        _console().print(render.symbolic_table(sres))
+        _show(lambda digits: render.symbolic_table(sres))
     return EXIT_OK
 
 
@@ -116,7 +116,7 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol,
     out = Stream()
     cols = [value.tolist()] + [g.tolist() for g in grads.values()]
     n = len(value)
-    with out.guard(), Progress("rows", total=n) as progress:
+    with out.guard(), Progress("rows", total=n, streams=True) as progress:
         if fmt == "json":
             keys = list(grads)
             for i, row in enumerate(zip(*cols)):
@@ -221,8 +221,13 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
     out = Stream()
     done = failed = 0
     collected = []
+    progress = Progress("jobs", streams=fmt != "table")
+    if progress.enabled and all(os.path.isfile(p) for p in paths):
+        progress.total = sum(map(_count_jobs, paths))
+    if "-" in paths and sys.stdin.isatty():
+        sys.stderr.write("reading jobs from standard input, one a line, until Ctrl-D\n")
     try:
-        with out.guard(), Progress("jobs") as progress:
+        with out.guard(), progress:
             if fmt == "tsv":
                 out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER, record=False)
             for path in paths:
@@ -248,14 +253,22 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
                     failed += bad
     except (KeyboardInterrupt, Terminated):
         written = out.records if fmt != "table" else done
-        sys.stderr.write(f"stopped after {written} jobs; "
+        sys.stderr.write(f"stopped after {_count(written, 'job')}; "
                          "every record written is complete\n")
         raise
     if fmt == "table":
-        console = _console()
-        console.print(render.batch_table(collected))
-        console.print(f"{done} jobs, {failed} failed or disagreed", style="dim")
+        from rich.console import Group
+        from rich.text import Text
+        summary = Text(f"{_count(done, 'job')}, {failed} failed or disagreed", "dim")
+        _show(lambda digits: Group(render.batch_table(collected, digits), summary))
     return EXIT_MISMATCH if failed else EXIT_OK
+
+
+def _count_jobs(path: str) -> int:
+    """The jobs in a file (its lines that are not blank or comments), for the progress total."""
+    from gradcli.batch import lines_of
+    with _open_input(path) as stream:
+        return sum(1 for _, text in lines_of(stream) if text.strip() and not text.lstrip().startswith("#"))
 
 
 def _chunks_of(path: str, render_chunk, workers: int, check: bool):
@@ -305,10 +318,7 @@ def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
     elif fmt == "tsv":
         _out(_matrix_tsv(d.labels, d.labels, d.hessian))
     else:
-        console = _console()
-        console.print(render.value_line(d.expr.source, d.value))
-        console.print(render.matrix_table("Hessian", d.labels, d.labels, d.hessian))
-        console.print(render.check_line(verdict), style="dim", markup=False)
+        _show(lambda digits: _matrix_view("Hessian", d, d.labels, d.labels, d.hessian, verdict, digits))
     return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
 
 
@@ -329,11 +339,17 @@ def jacobian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol
     elif fmt == "tsv":
         _out(_matrix_tsv(rows, d.labels, d.jacobian))
     else:
-        console = _console()
-        console.print(render.value_line(d.expr.source, d.value))
-        console.print(render.matrix_table("Jacobian", rows, d.labels, d.jacobian))
-        console.print(render.check_line(verdict), style="dim", markup=False)
+        _show(lambda digits: _matrix_view("Jacobian", d, rows, d.labels, d.jacobian, verdict, digits))
     return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
+
+
+def _matrix_view(title, d, rows, cols, m, verdict, digits):
+    from rich.console import Group
+    from rich.text import Text
+
+    from gradcli import render
+    return Group(render.value_line(d.expr.source, d.value, digits),
+                 render.matrix_table(title, rows, cols, m, digits), Text(render.check_line(verdict), "dim"))
 
 
 def _matrix_verdict(kind, d, check, rtol, atol, timeout):
@@ -403,7 +419,7 @@ def minimize(expr: str, bindings: dict, *, wrt=None, optimizer="adam", lr=None, 
                  f"steps\t{m.steps}", f"reason\t{m.reason}"]
         _out("\n".join(rows))
     else:
-        _console().print(render.minimum_table(m))
+        _show(lambda digits: render.minimum_table(m, digits))
     return EXIT_MISMATCH if m.reason == "diverged" else EXIT_OK
 
 
@@ -426,7 +442,7 @@ def graph(expr: str, bindings: dict, *, wrt=None, grad_output=None, retain_grad=
     elif fmt == "json":
         _out(render.dumps({"expr": result.expr.source, "graph": render.graph_json(result)}))
     else:
-        _console().print(render.graph_tree(result))
+        _show(lambda digits: render.graph_tree(result, digits))
     return EXIT_OK
 
 
@@ -498,14 +514,21 @@ def threading_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-class Progress:
-    """A Rich progress display on stderr: only on a terminal, and only once a run passes a second."""
+PROGRESS_DELAY = 1.0        # seconds a run takes before its progress shows; GRADCLI_PROGRESS_DELAY overrides
 
-    def __init__(self, what: str, total: int | None = None):
+
+class Progress:
+    """done/total (total where known) on stderr, only when stderr is a terminal and only once a
+    run passes PROGRESS_DELAY. It never touches stdout; and it stays off while results stream
+    to a terminal on stdout, where the records themselves show the progress."""
+
+    def __init__(self, what: str, total: int | None = None, streams: bool = False):
         self.what, self.total = what, total
         self.start = time.monotonic()
-        self.enabled = sys.stderr.isatty()
+        self.delay = _progress_delay()
+        self.enabled = sys.stderr.isatty() and not (streams and sys.stdout.isatty())
         self.bar = self.task = None
+        self.pending = 0
 
     def __enter__(self):
         return self
@@ -516,24 +539,35 @@ class Progress:
         if label is not None:
             self.what = label
         if self.bar is None:
-            if time.monotonic() - self.start < 1.0:
-                self.pending = getattr(self, "pending", 0) + n
+            if time.monotonic() - self.start < self.delay:
+                self.pending += n
                 return
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, \
-                TextColumn, TimeElapsedColumn
-            columns = [SpinnerColumn(), TextColumn("{task.description}")]
-            columns += [BarColumn(), MofNCompleteColumn()] if self.total else [TextColumn("{task.completed}")]
-            console = Console(stderr=True, color_system=None) if plain_terminal() else Console(stderr=True)
-            self.bar = Bar(*columns, TimeElapsedColumn(), console=console, transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task(self.what, total=self.total, completed=getattr(self, "pending", 0))
+            self._start()
         self.bar.update(self.task, advance=n, description=self.what)
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, \
+            TextColumn, TimeElapsedColumn
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        columns += [BarColumn(), MofNCompleteColumn()] if self.total else [TextColumn("{task.completed}")]
+        console = Console(stderr=True, color_system=None) if plain_terminal() else Console(stderr=True)
+        self.bar = Bar(*columns, TimeElapsedColumn(), console=console, transient=True,
+                       redirect_stdout=False, redirect_stderr=False)
+        self.bar.start()
+        self.task = self.bar.add_task(self.what, total=self.total, completed=self.pending)
 
     def __exit__(self, *exc):
         if self.bar is not None:
             self.bar.stop()
         return False
+
+
+def _progress_delay() -> float:
+    try:
+        return max(0.0, float(os.environ.get("GRADCLI_PROGRESS_DELAY", PROGRESS_DELAY)))
+    except ValueError:
+        return PROGRESS_DELAY
 
 
 @contextmanager
@@ -577,11 +611,15 @@ def _emit_eval(result, verdict, fmt: str, graph: bool, tree: bool) -> None:
     elif fmt == "tsv":
         _out(render.eval_tsv(result))
     else:
-        console = _console()
-        console.print(render.eval_table(result, verdict))
-        if tree:
-            console.print()
-            console.print(render.graph_tree(result))
+        from rich.console import Group
+        from rich.text import Text
+
+        def view(layout):
+            def build(digits):
+                table = layout(result, verdict, digits, retained=not tree)
+                return Group(table, Text(""), render.graph_tree(result, digits)) if tree else table
+            return build
+        _show(view(render.eval_table), view(render.eval_stacked))
 
 
 def _out(text: str) -> None:
@@ -592,6 +630,39 @@ def _out(text: str) -> None:
 def plain_terminal() -> bool:
     """NO_COLOR or TERM=dumb: no escape codes at all, not even bold."""
     return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
+
+
+def _count(n: int, what: str) -> str:
+    """1 job, 2 jobs."""
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+MAX_FILE_WIDTH = 2000       # columns a table written to a file or pipe may take, for every digit
+
+
+def _show(*builds) -> None:
+    """Print what build(digits) renders. On a terminal it fits the width: numbers lose digits,
+    never their exponent, before anything is cut, and a first line says so. To a file or a pipe
+    (without COLUMNS) every digit is kept, and no line ends in blanks."""
+    from gradcli import render
+    console = _console()
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        renderable, digits = render.fitted(console.width, *builds)
+    else:
+        from rich.measure import Measurement
+        digits = render.Digits()
+        renderable = builds[0](digits)
+        natural = Measurement.get(console, console.options.update_width(MAX_FILE_WIDTH), renderable).maximum
+        console.width = max(console.width, min(natural, MAX_FILE_WIDTH))
+    with console.capture() as captured:
+        if digits.rounded:
+            console.print(f"numbers rounded to fit {console.width} columns (-f json has every digit)", style="dim")
+        console.print(renderable)
+    text = captured.get()
+    if not console.is_terminal:
+        text = "\n".join(line.rstrip() for line in text.split("\n"))
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _console(stderr: bool = False):

@@ -172,6 +172,13 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _pow_grad_base(g, ans, a, b):
+    # d/da a^b = b*a^(b-1), and 0 where b == 0 (as PyTorch), even at a == 0 where the formula is
+    # 0*0^-1: there the exponent is moved to 0, which changes nothing else (b = 0 multiplies it).
+    both_zero = _const((_raw(a) == 0) & (_raw(b) == 0))
+    return g * b * a ** (b - 1 + both_zero)
+
+
 def _pow_grad_exponent(g, ans, a, b):
     # d/db a^b = a^b log a; where a == 0 and b >= 0 the limit is taken as 0 (as PyTorch does).
     zero = (_raw(a) == 0) & (_raw(b) >= 0)
@@ -369,8 +376,8 @@ TABLE: list[Op] = [
     Op("neg", Prefix("-", 5), 1, operator.neg,
        (lambda g, ans, x: -g,),
        lambda sp, x: -x, "-", "NegBackward0", True, Domain(), saves="none"),
-    Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True)), 2, operator.pow,
-       (lambda g, ans, a, b: g * b * a ** (b - 1),
+    Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True), Fn("pow")), 2, operator.pow,
+       (_pow_grad_base,
         _pow_grad_exponent),
        _sp_pow, "^", "PowBackward1", True, Domain(0.5, 2.0, tuple((s, {}) for s in BINARY)),
        kink=Kink(_pow_kink, "a^b at a = 0: d/da from b*a^(b-1), d/db taken as 0"), saves=("inputs", "all")),

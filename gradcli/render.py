@@ -5,6 +5,7 @@ Numbers are printed with the shortest text that reads back to the same float
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -15,22 +16,144 @@ SUMMARIZE = 200         # arrays larger than this are shown with an ellipsis
 
 
 # -- numbers -------------------------------------------------------------------
-def fmt_num(x: float) -> str:
-    """Shortest exact text: 10, 0.1, 1e-300, -inf, nan."""
+def fmt_num(x: float, digits: int | None = None) -> str:
+    """Shortest exact text: 10, 0.1, 1e-300, -inf, nan. With digits, at most that many
+    significant digits, the exponent always kept (2.89e-22), when that is shorter."""
     x = float(x)
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     if x == int(x) and abs(x) < 1e16:
-        return "-0" if x == 0 and math.copysign(1, x) < 0 else str(int(x))
-    return repr(x)
+        text = "-0" if x == 0 and math.copysign(1, x) < 0 else str(int(x))
+    else:
+        text = repr(x)
+    if digits is not None:
+        short = f"{x:.{digits}g}"
+        if len(short) < len(text):
+            return short
+    return text
 
 
-def fmt_value(v) -> str:
+class Digits:
+    """How one rendering shows numbers: at most `limit` significant digits (None: every digit),
+    for a terminal `width` columns wide (None: no limit). It notes whether a number was shown
+    with fewer digits than it has (`rounded`) and whether a table could not fit (`fits`)."""
+
+    def __init__(self, limit: int | None = None, width: int | None = None):
+        self.limit = limit
+        self.width = width
+        self.rounded = False
+        self.fits = True
+
+    def num(self, x) -> str:
+        text = fmt_num(x, self.limit)
+        if self.limit is not None and not self.rounded and text != fmt_num(x):
+            self.rounded = True
+        return text
+
+    def value(self, v) -> str:
+        return fmt_value(v, self)
+
+    def short(self, v) -> str:
+        """A value on one line."""
+        text = fmt_value(v, self)
+        return text if "\n" not in text else " ".join(text.split())
+
+    def table(self, table):
+        """Give the table's columns widths that fit `width`: the widest shrink first (their
+        text wraps), none below its widest word or number, so nothing is cut; `fits` is False
+        when even that is too wide."""
+        if self.width is None:
+            return table
+        from rich.measure import Measurement
+        console = _measuring_console()
+        options = console.options
+        lows, highs = [], []
+        for column in table.columns:
+            cells = [column.header, *column.cells]
+            sizes = [Measurement.get(console, options, console.render_str(c) if isinstance(c, str) else c)
+                     for c in cells]
+            high = max(m.maximum for m in sizes)
+            lows.append(high if column.no_wrap else max(m.minimum for m in sizes))
+            highs.append(high)
+        room = self.width - (Measurement.get(console, options, table).maximum - sum(highs))
+        if sum(highs) <= room:
+            return table
+        if sum(lows) > room:
+            self.fits = False
+            return table
+        level = _water_level(lows, highs, room)
+        for column, low, high in zip(table.columns, lows, highs):
+            column.width = max(low, min(high, level))
+        return table
+
+
+def _water_level(lows: list[int], highs: list[int], room: int) -> int:
+    """The largest cap L with sum(clamp(L, low, high)) <= room: the widest columns give way first."""
+    lo, hi = 0, max(highs)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if sum(max(low, min(high, mid)) for low, high in zip(lows, highs)) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+LEVELS = (None, 15, 12, 10, 8, 6, 5, 4, 3)     # digit limits tried, most first, until a rendering fits
+KEEP = 6                # a layout is given up for the next one rather than show fewer digits than this
+UNLIMITED = 1 << 20
+
+
+def _measuring_console():
+    """A console of unlimited width: Rich clamps every measurement to the width it is given."""
+    from rich.console import Console
+    return Console(width=UNLIMITED, color_system=None, file=io.StringIO())
+
+
+def fitted(width: int, *builds):
+    """The first layout that fits `width` columns with the most digits: each build(Digits) is
+    tried from every digit down to KEEP (the last one down to 3) before the next. Returns the
+    renderable and its Digits; when nothing fits, the last layout with the fewest digits
+    (its text and numbers then wrap: still never cut)."""
+    from rich.measure import Measurement
+    console = _measuring_console()
+
+    def attempt(build, limit):
+        digits = Digits(limit, width)
+        renderable = build(digits)
+        fits = digits.fits and Measurement.get(console, console.options, renderable).minimum <= width
+        return fits, renderable, digits
+
+    best = None
+    for n, build in enumerate(builds):
+        levels = LEVELS if n == len(builds) - 1 else LEVELS[:LEVELS.index(KEEP) + 1]
+        fits, renderable, digits = attempt(build, levels[0])
+        if fits:
+            return renderable, digits
+        fits, renderable, digits = attempt(build, levels[-1])
+        if not fits:
+            best = (renderable, digits)
+            continue
+        lo, hi = 1, len(levels) - 1          # levels[hi] fits, levels[0] does not
+        best = (renderable, digits)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            fits, renderable, digits = attempt(build, levels[mid])
+            if fits:
+                best, hi = (renderable, digits), mid
+            else:
+                lo = mid + 1
+        return best
+    return best
+
+
+def fmt_value(v, digits: Digits | None = None) -> str:
     """A number, or an array as aligned nested brackets (summarized with … if large)."""
+    num = fmt_num if digits is None else digits.num
     if np.ndim(v) == 0:
-        return fmt_num(v)
+        return num(v)
     arr = np.asarray(v, dtype=np.float64)
     summarize = arr.size > SUMMARIZE
 
@@ -41,14 +164,14 @@ def fmt_value(v) -> str:
 
     def texts(a) -> list[str]:
         if a.ndim == 1:
-            return [fmt_num(a[i]) for i in pick(len(a)) if i is not None]
+            return [num(a[i]) for i in pick(len(a)) if i is not None]
         return [t for i in pick(len(a)) if i is not None for t in texts(a[i])]
 
     width = max(map(len, texts(arr)), default=1)
 
     def nest(a, depth: int) -> str:
         if a.ndim == 1:
-            return "[" + ", ".join("…" if i is None else fmt_num(a[i]).rjust(width) for i in pick(len(a))) + "]"
+            return "[" + ", ".join("…" if i is None else num(a[i]).rjust(width) for i in pick(len(a))) + "]"
         sep = ",\n" + "\n" * (a.ndim - 2) + " " * (depth + 1)
         return "[" + sep.join("…" if i is None else nest(a[i], depth + 1) for i in pick(len(a))) + "]"
 
@@ -144,49 +267,110 @@ def check_line(check) -> str:
     return f"cross-check: MISMATCH ✗ ({check.reason}{err}; {tol})"
 
 
-def value_line(source: str, value):
+def value_line(source: str, value, digits: Digits | None = None):
     """`EXPR  =  value` (user text is never read as Rich markup)."""
     from rich.text import Text
-    head = Text.assemble((_one_line(source), "bold"), "  =  ", (fmt_value(value), "bold cyan"))
+    digits = digits or Digits()
+    head = Text.assemble((_one_line(source), "bold"), "  =  ", (digits.value(value), "bold cyan"))
     if np.ndim(value):
         head.append(f"   shape {tuple(np.shape(value))}", "dim")
     return head
 
 
-def eval_table(result, check):
-    """Rich renderables: the value line, a table of variables with gradients and checks, the check line."""
+def eval_table(result, check, digits: Digits | None = None, retained: bool = True):
+    """The value line, a table of the variables with their gradients and checks, the
+    retained intermediate gradients (--retain-grad, unless the tree shows them), and the check line."""
+    return _eval_view(result, check, digits or Digits(), _variables_table, retained)
+
+
+def eval_stacked(result, check, digits: Digits | None = None, retained: bool = True):
+    """eval_table for a narrow terminal: each variable a small block instead of a table row."""
+    return _eval_view(result, check, digits or Digits(), _variables_stacked, retained)
+
+
+def _eval_view(result, check, digits: Digits, variables, show_retained: bool):
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
-    parts = [value_line(result.expr.source, result.value)]
-    checked = check.status in ("ok", "mismatch", "nondifferentiable")
+    parts = [value_line(result.expr.source, result.value, digits)]
     if result.variables:
-        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        table.add_column("variable")
-        table.add_column("value", justify="right")
-        table.add_column("gradient", justify="right")
-        if checked:
-            table.add_column("SymPy ∂/∂" if check.method == "sympy" else "check")
-            table.add_column("")
-        mismatch = check.status == "mismatch"
-        if mismatch:
-            table.add_column("difference", justify="right", style="red")
-        grads = result.grad or {}
-        for name in result.variables:
-            g = grads.get(name)
-            gtext = Text(fmt_value(g), "green") if g is not None else Text(
-                "not recorded (--no-grad)" if result.grad is None else "constant (not in --wrt)", "dim")
-            row = [Text(name, "bold"), fmt_value(result.values[name]), gtext]
-            if checked:
-                row += _check_cells(check, name)
-            if mismatch:
-                row.append(_difference(g, check.expected[name]) if name in check.expected else "")
-            table.add_row(*row)
-        parts += [Text(""), table]
+        parts += [Text(""), variables(result, check, digits)]
+    retained = [n for n in result.graph if n.retained] if show_retained and result.tensors is not None else []
+    if retained:
+        parts += [Text(""), _retained_table(retained, digits)]
     style = {"ok": "green", "mismatch": "bold red", "timeout": "yellow", "error": "red"}.get(check.status, "dim")
     parts.append(Text("\n" + check_line(check), style))
     return Group(*parts)
+
+
+def _variable_rows(result, check, digits: Digits) -> list[dict]:
+    """Per variable: name, value, gradient, and (when checked) the check's cell, mark and difference."""
+    from rich.text import Text
+    checked = check.status in ("ok", "mismatch", "nondifferentiable")
+    grads = result.grad or {}
+    rows = []
+    for name in result.variables:
+        g = grads.get(name)
+        row = {"name": Text(name, "bold"), "value": digits.value(result.values[name]),
+               "gradient": Text(digits.value(g), "green") if g is not None else Text(
+                   "not recorded (--no-grad)" if result.grad is None else "constant (not in --wrt)", "dim")}
+        if checked:
+            row["check"], row["mark"] = _check_cells(check, name, g, digits)
+        if check.status == "mismatch":
+            row["difference"] = _difference(g, check.expected[name]) if name in check.expected else ""
+        rows.append(row)
+    return rows
+
+
+def _check_header(check) -> str:
+    return "SymPy ∂/∂" if check.method == "sympy" else "check"
+
+
+def _variables_table(result, check, digits: Digits):
+    from rich.table import Table
+    rows = _variable_rows(result, check, digits)
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("variable", overflow="fold")
+    table.add_column("value", justify="right", no_wrap=True, overflow="fold")
+    table.add_column("gradient", justify="right", no_wrap=True, overflow="fold")
+    if "check" in rows[0]:
+        table.add_column(_check_header(check), overflow="fold")
+        table.add_column("", no_wrap=True)
+    if "difference" in rows[0]:
+        table.add_column("difference", justify="right", style="red", no_wrap=True, overflow="fold")
+    for row in rows:
+        table.add_row(*row.values())
+    return digits.table(table)
+
+
+def _variables_stacked(result, check, digits: Digits):
+    from rich.table import Table
+    from rich.text import Text
+    table = Table(show_edge=False, pad_edge=False, box=None, show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for row in _variable_rows(result, check, digits):
+        table.add_row(row["name"], "")
+        table.add_row("  value", row["value"])
+        table.add_row("  gradient", row["gradient"])
+        if "check" in row:
+            table.add_row("  " + _check_header(check), Text.assemble(row["check"], "  ", row["mark"]))
+        if row.get("difference"):
+            table.add_row("  difference", Text(row["difference"], "red"))
+    return digits.table(table)
+
+
+def _retained_table(nodes, digits: Digits):
+    """The gradients --retain-grad kept on intermediate (non-leaf) nodes."""
+    from rich.table import Table
+    from rich.text import Text
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("intermediate", overflow="fold")
+    table.add_column("value", justify="right", overflow="fold")
+    table.add_column("gradient (retained)", justify="right", overflow="fold")
+    for n in nodes:
+        table.add_row(Text(_one_line(n.text), "bold"), digits.value(n.value), Text(digits.value(n.grad), "green"))
+    return digits.table(table)
 
 
 def _difference(got, want) -> str:
@@ -197,7 +381,7 @@ def _difference(got, want) -> str:
     return "[" + ", ".join(f"{x:+.3g}" for x in d.ravel()[:6]) + (", …]" if d.size > 6 else "]")
 
 
-def _check_cells(check, name: str) -> list:
+def _check_cells(check, name: str, grad, digits: Digits) -> list:
     from rich.text import Text
     if name not in check.agree:
         return ["", ""]
@@ -206,13 +390,14 @@ def _check_cells(check, name: str) -> list:
     if check.method != "sympy":
         cell = "directional finite differences"
     elif isinstance(formula, str):
-        cell = f"{formula} = {fmt_num(expected)}" if formula != fmt_num(expected) else formula
+        cell = f"{formula} = {digits.num(expected)}" if formula != fmt_num(expected) else formula
     elif not check.agree[name]:
-        cell = fmt_value(expected)
+        cell = digits.value(expected)
     else:
         flat = np.ravel(np.asarray(formula, dtype=object))
         cell = ", ".join(flat) if sum(map(len, flat)) <= 40 else f"agrees on all {flat.size} elements"
-    ok = check.agree[name]
+    # A gradient that is nan or inf is never marked as agreeing, whatever the reference says.
+    ok = check.agree[name] and bool(np.all(np.isfinite(np.asarray(grad, dtype=np.float64))))
     mark = Text("✓", "green") if ok else Text("≈" if check.status == "nondifferentiable" else "✗", "bold red")
     return [cell, mark]
 
@@ -265,11 +450,12 @@ def symbolic_table(sres):
     return Group(head, Text(""), table)
 
 
-def graph_tree(result):
+def graph_tree(result, digits: Digits | None = None):
     """The computational graph as a Rich tree, output at the root; a shared node is drawn once."""
     from rich.text import Text
     from rich.tree import Tree
 
+    short = (digits or Digits()).short
     nodes = result.graph
     parents = [0] * len(nodes)
     for n in nodes:
@@ -280,14 +466,14 @@ def graph_tree(result):
         t = Text.assemble((n.text if len(n.text) <= 60 else n.text[:57] + "…", "bold"), (f"  #{n.id}", "dim"))
         if n.op not in ("var", "num", "const"):
             t.append(f"  {n.op}", "magenta")
-        t.append(f"  = {_short(n.value)}", "cyan")
+        t.append(f"  = {short(n.value)}", "cyan")
         details = [n.grad_fn or "", "leaf" if n.is_leaf else "non-leaf",
                    "requires_grad" if n.requires_grad else "requires_grad=False"]
         if parents[n.id] > 1:
             details.append(f"used {parents[n.id]}×")
         t.append("\n" + " · ".join(d for d in details if d), "dim")
         if n.grad is not None:
-            t.append(f"  grad = {_short(n.grad)}" + (" (retained)" if n.retained else ""), "green")
+            t.append(f"  grad = {short(n.grad)}" + (" (retained)" if n.retained else ""), "green")
         elif n.requires_grad and not n.is_leaf:
             t.append("  grad freed", "yellow")
         return t
@@ -310,11 +496,6 @@ def graph_tree(result):
         return Group(tree, Text("grad freed: non-leaf gradients are dropped after use; --retain-grad keeps them",
                                 "dim"))
     return tree
-
-
-def _short(v) -> str:
-    text = fmt_value(v)
-    return text if "\n" not in text else " ".join(text.split())
 
 
 # -- batch records ------------------------------------------------------------------
@@ -349,13 +530,14 @@ def batch_tsv(rec) -> str:
     return "\n".join(f"{rec.line}\t{row}" for row in rows)
 
 
-def batch_table(records):
+def batch_table(records, digits: Digits | None = None):
     """One Rich table for a whole batch."""
     from rich.table import Table
     from rich.text import Text
 
+    short = (digits or Digits()).short
     table = Table(header_style="bold", show_lines=False)
-    table.add_column("line", justify="right", style="dim")
+    table.add_column("line", justify="right", style="dim", no_wrap=True)
     table.add_column("expression")
     table.add_column("value", justify="right")
     table.add_column("gradient")
@@ -371,10 +553,10 @@ def batch_table(records):
             table.add_row(str(rec.line), expr, str(rec.symbolic.value_text()), grads, "symbolic")
         else:
             r = rec.result
-            grads = "\n".join(f"∂/∂{k} = {_short(v)}" for k, v in (r.grad or {}).items())
+            grads = "\n".join(f"∂/∂{k} = {short(v)}" for k, v in (r.grad or {}).items())
             status = rec.check.status
             mark = {"ok": ("ok ✓", "green"), "mismatch": ("MISMATCH ✗", "bold red")}.get(status, (status, "dim"))
-            table.add_row(str(rec.line), expr, _short(r.value), grads, Text(*mark))
+            table.add_row(str(rec.line), expr, short(r.value), grads, Text(*mark))
     return table
 
 
@@ -393,10 +575,10 @@ def _node_lines(n) -> list[str]:
     lines = [n.text if len(n.text) <= 40 else n.text[:37] + "…"]
     if n.op not in ("var", "num", "const"):
         lines.append(f"op {n.op}" + (f" · {n.grad_fn}" if n.grad_fn else ""))
-    lines.append(f"value {_short(n.value)}")
+    lines.append(f"value {Digits().short(n.value)}")
     lines.append("leaf" if n.is_leaf else "non-leaf")
     if n.grad is not None:
-        lines.append(f"grad {_short(n.grad)}")
+        lines.append(f"grad {Digits().short(n.grad)}")
     elif n.requires_grad and not n.is_leaf:
         lines.append("grad freed")
     return lines
@@ -445,16 +627,17 @@ def jacobian_record(d, check: dict) -> dict:
             "jacobian": to_json(d.jacobian), "check": check}
 
 
-def matrix_table(title: str, rows: list[str], cols: list[str], m: np.ndarray, marks=None):
+def matrix_table(title: str, rows: list[str], cols: list[str], m: np.ndarray, digits: Digits | None = None):
     """A labelled matrix as a Rich table."""
     from rich.table import Table
     from rich.text import Text
+    digits = digits or Digits()
     table = Table(title=title, header_style="bold", title_justify="left", title_style="bold")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for c in cols:
-        table.add_column(Text(c), justify="right")
+        table.add_column(Text(c), justify="right", no_wrap=True)
     for label, row in zip(rows, m):
-        table.add_row(Text(label, "bold"), *(fmt_num(x) for x in row))
+        table.add_row(Text(label, "bold"), *(digits.num(x) for x in row))
     return table
 
 
@@ -464,19 +647,21 @@ def minimum_record(m) -> dict:
             "converged": m.converged, "reason": m.reason, "optimizer": m.optimizer, "lr": m.lr}
 
 
-def minimum_table(m):
+def minimum_table(m, digits: Digits | None = None):
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
+    digits = digits or Digits()
     table = Table(show_edge=False, box=None, pad_edge=False, header_style="bold")
     table.add_column("variable")
-    table.add_column("argmin", justify="right")
-    table.add_column("gradient", justify="right")
+    table.add_column("argmin", justify="right", no_wrap=True)
+    table.add_column("gradient", justify="right", no_wrap=True)
     for k, v in m.argmin.items():
         g = m.grad.get(k)
-        table.add_row(Text(k, "bold"), fmt_value(v), "" if g is None else fmt_value(g))
+        table.add_row(Text(k, "bold"), digits.value(v), "" if g is None else digits.value(g))
     style = "green" if m.converged else ("bold red" if m.reason == "diverged" else "yellow")
-    summary = Text.assemble(("minimum ", "bold"), (fmt_num(m.value), "bold cyan"),
-                            f"   |gradient| {m.grad_norm:.3g}   {m.steps} steps of {m.optimizer} (lr {m.lr:g})   ",
+    steps = f"{m.steps} step" + ("" if m.steps == 1 else "s")
+    summary = Text.assemble(("minimum ", "bold"), (digits.num(m.value), "bold cyan"),
+                            f"   |gradient| {m.grad_norm:.3g}   {steps} of {m.optimizer} (lr {m.lr:g})   ",
                             (m.reason, style))
     return Group(Text.assemble((_one_line(m.expr.source), "bold")), Text(""), table, Text(""), summary)

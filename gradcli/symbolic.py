@@ -372,28 +372,55 @@ def compare(result, expected: dict, method: str, formulas, rtol: float, atol: fl
     # A gradient that is nan or inf is never "ok", even where SymPy says the same.
     unequal = [n for n, ok in agree.items() if not ok]
     suspect = unequal or [n for n in expected if not np.all(np.isfinite(np.asarray(result.grad[n], dtype=np.float64)))]
-    if suspect:
-        conventions = kinks(result) + singular([(result.grad[n], expected[n]) for n in suspect])
-        if conventions:
-            check.status = "nondifferentiable"
-            check.conventions = conventions
-            check.reason = "the point is not differentiable; gradcli uses the conventions listed"
+    if not suspect:
+        return check
+    wrong = [n for n in suspect if wrongly_not_finite(result.grad[n], expected[n], result.value)]
+    conventions = [] if wrong else kinks(result) + singular([(result.grad[n], expected[n]) for n in suspect],
+                                                            result.value)
+    if conventions:
+        check.status = "nondifferentiable"
+        check.conventions = conventions
+        check.reason = "the point is not differentiable; gradcli uses the conventions listed"
+    else:
+        check.status = "mismatch"
+        if wrong:
+            check.reason = (f"the engine's gradient with respect to {', '.join(wrong)} is not finite where "
+                            f"{method}'s is, at a point where the expression is defined")
         else:
-            check.status = "mismatch"
-            bad = ", ".join(n for n, ok in agree.items() if not ok)
-            check.reason = f"the engine and {method} disagree on {bad}"
+            check.reason = f"the engine and {method} disagree on {', '.join(unequal)}"
     return check
 
 
-SINGULAR = "the derivative is not finite at this point (a pole or a singularity); gradcli reports the IEEE result"
+def wrongly_not_finite(got, want, value) -> bool:
+    """The engine gives nan or inf where the reference's finite value is right: the output is
+    finite there (no convention excuses a gradient like 0*0^-1 or 0*inf)."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if not np.all(np.isfinite(np.asarray(value, dtype=np.float64))):
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.any(~np.isfinite(got) & np.isfinite(want)))
 
 
-def singular(pairs) -> list[str]:
-    """[SINGULAR] if, where the engine and the reference disagree, either is not finite."""
+NOT_REAL = "the expression is not real here (nan), so it has no derivative; gradcli reports the IEEE result"
+POLE = "the expression is infinite here (a pole), and so is its derivative; gradcli reports the IEEE result"
+INFINITE = "the derivative is infinite here (a vertical tangent); gradcli reports the IEEE result"
+UNDEFINED = "the derivative is undefined here (nan, as 0*inf or inf-inf in its formula); gradcli reports the IEEE result"
+
+
+def singular(pairs, value=0.0) -> list[str]:
+    """Why the derivative is not finite, if, where the engine and the reference disagree, either
+    is not: the expression is not real there, or infinite, or its derivative is, or undefined."""
     for got, want in pairs:
         got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
         if not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
-            return [SINGULAR]
+            value = np.asarray(value, dtype=np.float64)
+            if np.any(np.isnan(value)):
+                return [NOT_REAL]
+            if np.any(np.isinf(value)):
+                return [POLE]
+            if np.any(np.isinf(got)) or np.any(np.isinf(want)):
+                return [INFINITE]
+            return [UNDEFINED]
     return []
 
 
@@ -441,7 +468,8 @@ def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0) 
         agree[name] = ok
     check = Check("ok", "finite-difference", worst, None, expected, agree, rtol=tol, atol=atol)
     if not all(agree.values()):
-        conventions = kinks(result) or singular([(result.grad[n], 0.0) for n, ok in agree.items() if not ok])
+        conventions = kinks(result) or singular([(result.grad[n], 0.0) for n, ok in agree.items() if not ok],
+                                                result.value)
         check.status = "nondifferentiable" if conventions else "mismatch"
         check.conventions = conventions
     return check
@@ -603,7 +631,7 @@ def matrix_check(kind: str, deriv, *, rtol: float = 1e-9, atol: float = 1e-12,
     if not agree:
         from gradcli.evaluate import evaluate
         conventions = kinks(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv))) \
-            or singular([(got, want)])
+            or singular([(got, want)], deriv.value)
         check.status = "nondifferentiable" if conventions else "mismatch"
         check.conventions = conventions
         check.reason = None if conventions else f"the engine's {kind} and SymPy's disagree"
