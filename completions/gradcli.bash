@@ -2,7 +2,7 @@
 _gradcli() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     if [[ $COMP_CWORD -eq 1 ]]; then
-        COMPREPLY=($(compgen -W "eval diff batch hessian jacobian minimize graph plot --version --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "eval diff batch hessian jacobian minimize graph plot --version -V --help -h" -- "$cur"))
         return
     fi
     local opts="" files=""

@@ -8,7 +8,7 @@ complete -c gradcli -n '__fish_use_subcommand' -a jacobian -d 'The Jacobian of E
 complete -c gradcli -n '__fish_use_subcommand' -a minimize -d 'Gradient descent from the given point: argmin, minimum, and why it stopped.'
 complete -c gradcli -n '__fish_use_subcommand' -a graph -d 'The computational graph of EXPR after backward: as a tree, Graphviz DOT, Mermaid or JSON.'
 complete -c gradcli -n '__fish_use_subcommand' -a plot -d 'EXPR and its derivative drawn together, with the derivative\'s zeros and undefined points marked.'
-complete -c gradcli -n '__fish_use_subcommand' -l version -d 'Print the version and exit.'
+complete -c gradcli -n '__fish_use_subcommand' -l version -s V -d 'Print the version and exit.'
 complete -c gradcli -n '__fish_use_subcommand' -l help -s h -d 'Show help and exit.'
 complete -c gradcli -n '__fish_seen_subcommand_from eval' -l wrt -x -d 'Differentiate only with respect to these (a,b); the rest are constants.'
 complete -c gradcli -n '__fish_seen_subcommand_from eval' -l grad-output -x -d 'Seed gradient for a non-scalar output, as in y.backward(grad_output).'

@@ -15,7 +15,7 @@ from typer._click import exceptions as click_exc
 from typer.core import TyperCommand
 
 from gradcli import commands
-from gradcli.options import COMMANDS, Command, Opt, UsageProblem, split_args, takes_value
+from gradcli.options import COMMANDS, PROGRAM_HELP, Command, Opt, split_args, takes_value
 
 
 class BindingCommand(TyperCommand):
@@ -24,10 +24,7 @@ class BindingCommand(TyperCommand):
     spec: Command
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
-        try:
-            own, positional, bindings = split_args(args, takes_value(self.spec), self.spec.positional_bindings)
-        except UsageProblem as exc:
-            raise click_exc.UsageError(str(exc), ctx) from None
+        own, positional, bindings = split_args(args, takes_value(self.spec), self.spec.positional_bindings)
         ctx.meta["bindings"] = bindings
         return super().parse_args(ctx, own + ["--"] + positional)
 
@@ -58,12 +55,10 @@ def _argument(spec: Command) -> inspect.Parameter:
 
 def _command(spec: Command):
     """A Typer command function for a spec: its signature is generated from the spec."""
-    run = commands.RUN[spec.name]
-
     def command(ctx: typer.Context, **kw):
         value = kw.pop(spec.arg.name)
         opts = {k: v.value if isinstance(v, Enum) else v for k, v in kw.items()}
-        return run(value or [] if spec.arg.many else value, ctx.meta["bindings"], **opts)
+        return commands.run(spec.name, value or [] if spec.arg.many else value, ctx.meta["bindings"], **opts)
 
     context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
     command.__signature__ = inspect.Signature([context, _argument(spec), *map(_option, spec.options)])
@@ -82,13 +77,13 @@ def _version(value: bool) -> None:
 app = typer.Typer(
     name="gradcli", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="A gradient calculator: value, gradients and computational graph of a math expression.")
+    help=PROGRAM_HELP)
 
 
 @app.callback()
 def _main(version: Annotated[Optional[bool], typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None) -> None:
-    """A gradient calculator: value, gradients and computational graph of a math expression."""
+        "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = None) -> None:
+    """The program's options (--version); the commands are added from the specs below."""
 
 
 for _spec in COMMANDS.values():

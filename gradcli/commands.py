@@ -31,7 +31,6 @@ def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=Fals
     names = _names(wrt)
     if points is not None:
         return _points(parsed, points, bindings, names, fmt, check, rtol, atol, check_timeout)
-    _reject_option_typos(bindings, parsed.variables(), "eval")
     if any(n not in bindings for n in parsed.variables()):
         return _free_eval(parsed, bindings, names, grad_output, not no_grad, check_timeout, fmt)
     result = evaluate(parsed, bindings, wrt=names, grad_output=grad_output, grad=not no_grad,
@@ -592,15 +591,41 @@ def _open_input(path: str):
         yield stream
 
 
-def _reject_option_typos(bindings: dict, variables: list[str], command: str) -> None:
-    """A binding that is no variable but looks like one of the command's options is a typo."""
-    options = [f for o in COMMANDS[command].options for f in o.all_flags if f.startswith("--")]
-    for name in bindings:
-        if name not in variables:
-            close = close_matches(f"--{name}", options, n=1, cutoff=0.75)
-            if close:
-                raise GradcliError(f"no such option --{name}, and '{name}' is not a variable of the expression",
-                                   hint=f"did you mean {close[0]}?")
+def check_bindings(command: str, arg, bindings: dict) -> None:
+    """A --NAME without a value, or one that is no variable but looks like one of the command's
+    options, is a mistake to name before anything runs: "unknown option --tre; did you mean
+    --tree?", or "--x needs a value"."""
+    from gradcli.options import MISSING, unknown_option
+    spec = COMMANDS[command]
+    flags = [f for o in spec.options for f in o.all_flags if f.startswith("--")] + ["--help"]
+    suspects = [n for n, v in bindings.items() if v is MISSING or close_matches(f"--{n}", flags, n=1, cutoff=0.75)]
+    if not suspects:
+        return
+    variables = None if spec.arg.many else _variables_of(arg)
+    for name in suspects:
+        missing = bindings[name] is MISSING
+        if variables is None or name in variables:
+            if missing:
+                raise GradcliError(f"--{name} needs a value, as in --{name} 2", name=name)
+            continue
+        error = unknown_option(f"--{name}", flags)
+        if "did you mean" in error.message:
+            raise error
+        if missing:
+            raise GradcliError(f"--{name} is not an option of gradcli {command}, nor a variable of the expression",
+                               hint=f"the variables are {', '.join(variables)}" if variables else None, name=name)
+        # otherwise not an option's typo: evaluate says the variable is unknown
+
+
+def _variables_of(source: str) -> list[str]:
+    from gradcli.parser import parse
+    return parse(source).variables()
+
+
+def run(command: str, arg, bindings: dict, **options) -> int:
+    """Run a command once its command line is read: arg is the expression (the files for batch)."""
+    check_bindings(command, arg, bindings)
+    return RUN[command](arg, bindings, **options)
 
 
 def _emit_eval(result, verdict, fmt: str, graph: bool, tree: bool) -> None:

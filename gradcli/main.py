@@ -1,38 +1,61 @@
 """Entry point: `gradcli ...` and `python -m gradcli ...`.
 
-A command line made of a command, its expression or files, variable bindings
-and well-formed options runs straight away (the fast path: no Typer import);
-anything else (help, a usage error) goes through the Typer app. Errors become
-messages and exit codes here, and only here.
+The command line is read with the command specs (options.py): help, the version, a
+command with its expression or files, variable bindings and options. Errors become
+messages and exit codes here, and only here. (The Typer app in cli.py reads the same
+specs; it serves the completion scripts.)
 """
 from __future__ import annotations
 
 import os
 import sys
 
-from gradcli.commands import (EXIT_BUG, EXIT_INTERRUPT, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, RUN,
-                              Terminated, _silence_stdout)
-from gradcli.errors import GradcliError
-from gradcli.options import COMMANDS, HELP_FLAGS, UsageProblem, parse_own, split_args, takes_value
+from gradcli.commands import (EXIT_BUG, EXIT_INTERRUPT, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, Terminated,
+                              _silence_stdout, run)
+from gradcli.errors import GradcliError, close_matches
+from gradcli.options import COMMANDS, HELP_FLAGS, parse_own, split_args, takes_value
+
+VERSION_FLAGS = ("--version", "-V")
 
 
-def fast(argv: list[str]) -> int | None:
-    """Run the command if argv is plain enough to need no Typer; None otherwise."""
-    if argv == ["--version"]:
+def dispatch(argv: list[str]) -> int:
+    """Run the command line: help, version, or a command."""
+    if argv and argv[0] in VERSION_FLAGS and len(argv) == 1:
         from importlib.metadata import version
         sys.stdout.write(f"gradcli {version('gradcli')}\n")
         return EXIT_OK
-    if not argv or argv[0] not in COMMANDS or any(w in HELP_FLAGS for w in argv[1:]):
-        return None
-    spec = COMMANDS[argv[0]]
-    try:
-        own, positional, bindings = split_args(argv[1:], takes_value(spec), spec.positional_bindings)
-    except UsageProblem:
-        return None
+    if not argv or argv[0] in HELP_FLAGS:
+        from gradcli.help import program_help
+        sys.stdout.write(program_help())
+        return EXIT_OK
+    name = argv[0]
+    if name not in COMMANDS:
+        if name.startswith("-"):
+            raise GradcliError(f"unknown option {name}", hint="gradcli --help lists the commands and options")
+        close = close_matches(name, list(COMMANDS), n=1)
+        raise GradcliError(f"unknown command '{name}'",
+                           hint=f"did you mean {close[0]}?" if close else f"the commands are {', '.join(COMMANDS)}")
+    spec = COMMANDS[name]
+    words = argv[1:]
+    before_end = words[:words.index("--")] if "--" in words else words
+    if any(w in HELP_FLAGS for w in before_end):
+        from gradcli.help import command_help
+        sys.stdout.write(command_help(spec))
+        return EXIT_OK
+    own, positional, bindings = split_args(words, takes_value(spec), spec.positional_bindings)
     options = parse_own(spec, own)
-    if options is None or (not spec.arg.many and len(positional) != 1):
-        return None
-    return RUN[spec.name](positional if spec.arg.many else positional[0], bindings, **options)
+    if spec.arg.many:
+        return run(name, positional, bindings, **options)
+    if not positional:
+        raise GradcliError(f"gradcli {name} needs an expression", hint=f"for example: {spec.examples[0]}")
+    if len(positional) > 1:
+        extra = positional[1]
+        if extra.startswith("-") and len(extra) > 1 and not extra[1:2].isdigit():
+            raise GradcliError(f"unknown option {extra}", hint=f"gradcli {name} --help lists its options")
+        raise GradcliError(f"gradcli {name} takes one expression, but got {len(positional)}: "
+                           + ", ".join(repr(p) for p in positional[:4]),
+                           hint="quote the expression (\"a * b\"), and give values as --NAME VALUE or NAME=VALUE")
+    return run(name, positional[0], bindings, **options)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,10 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     code = EXIT_OK
     try:
-        code = fast(argv)
-        if code is None:
-            from gradcli import cli
-            code = cli.run(argv)
+        code = dispatch(argv)
     except GradcliError as err:
         sys.stderr.write(err.render() + "\n")
         code = EXIT_USAGE

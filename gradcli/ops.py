@@ -135,9 +135,11 @@ class Kink:
 
 
 def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1, kink=None, saves="inputs"):
-    """An elementwise function row."""
+    """An elementwise function row; name is its function name, or a tuple of names and other
+    forms (aliases, a prefix sign), the first of which is how it is shown."""
     cases = tuple((s, {}) for s in (UNARY if arity == 1 else BINARY))
-    return Op(key, Fn(name), arity, forward, grads, sympy, name, grad_fn, True,
+    forms = tuple(Fn(n) if isinstance(n, str) else n for n in ((name,) if isinstance(name, str) else name))
+    return Op(key, forms if len(forms) > 1 else forms[0], arity, forward, grads, sympy, forms[0].name, grad_fn, True,
               Domain(lo, hi, cases, away), kink=kink, saves=saves)
 
 
@@ -361,19 +363,19 @@ TABLE: list[Op] = [
        (lambda g, ans, a, b: g,
         lambda g, ans, a, b: g),
        lambda sp, a, b: a + b, "+", "AddBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY)), saves="none"),
-    Op("sub", Infix("-", 1), 2, operator.sub,
+    Op("sub", (Infix("-", 1), Infix("−", 1)), 2, operator.sub,
        (lambda g, ans, a, b: g,
         lambda g, ans, a, b: -g),
        lambda sp, a, b: a - b, "-", "SubBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY)), saves="none"),
-    Op("mul", Infix("*", 3), 2, operator.mul,
+    Op("mul", (Infix("*", 3), Infix("×", 3), Infix("·", 3)), 2, operator.mul,
        (lambda g, ans, a, b: g * b,
         lambda g, ans, a, b: g * a),
        lambda sp, a, b: a * b, "*", "MulBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY)), saves="inputs"),
-    Op("div", Infix("/", 3), 2, operator.truediv,
+    Op("div", (Infix("/", 3), Infix("÷", 3)), 2, operator.truediv,
        (lambda g, ans, a, b: g / b,
         lambda g, ans, a, b: -g * ans / b),
        lambda sp, a, b: a / b, "/", "DivBackward0", True, Domain(cases=tuple((s, {}) for s in BINARY), away=0.3), saves=("inputs", "all")),
-    Op("neg", Prefix("-", 5), 1, operator.neg,
+    Op("neg", (Prefix("-", 5), Prefix("−", 5)), 1, operator.neg,
        (lambda g, ans, x: -g,),
        lambda sp, x: -x, "-", "NegBackward0", True, Domain(), saves="none"),
     Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True), Fn("pow")), 2, operator.pow,
@@ -391,18 +393,18 @@ TABLE: list[Op] = [
     ew("sin",   "sin",   np.sin,    (lambda g, ans, x: g * F.cos(x),),                lambda sp, x: sp.sin(x),   "SinBackward0"),
     ew("cos",   "cos",   np.cos,    (lambda g, ans, x: -g * F.sin(x),),               lambda sp, x: sp.cos(x),   "CosBackward0"),
     ew("tan",   "tan",   np.tan,    (lambda g, ans, x: g * (1 + ans * ans),),         lambda sp, x: sp.tan(x),   "TanBackward0", -1.2, 1.2, saves="ans"),
-    ew("asin",  "asin",  np.arcsin, (lambda g, ans, x: g / F.sqrt(1 - x * x),),       lambda sp, x: sp.asin(x),  "AsinBackward0", -0.9, 0.9),
-    ew("acos",  "acos",  np.arccos, (lambda g, ans, x: -g / F.sqrt(1 - x * x),),      lambda sp, x: sp.acos(x),  "AcosBackward0", -0.9, 0.9),
-    ew("atan",  "atan",  np.arctan, (lambda g, ans, x: g / (1 + x * x),),             lambda sp, x: sp.atan(x),  "AtanBackward0"),
+    ew("asin",  ("asin", "arcsin"), np.arcsin, (lambda g, ans, x: g / F.sqrt(1 - x * x),),       lambda sp, x: sp.asin(x),  "AsinBackward0", -0.9, 0.9),
+    ew("acos",  ("acos", "arccos"), np.arccos, (lambda g, ans, x: -g / F.sqrt(1 - x * x),),      lambda sp, x: sp.acos(x),  "AcosBackward0", -0.9, 0.9),
+    ew("atan",  ("atan", "arctan"), np.arctan, (lambda g, ans, x: g / (1 + x * x),),             lambda sp, x: sp.atan(x),  "AtanBackward0"),
     ew("sinh",  "sinh",  np.sinh,   (lambda g, ans, x: g * F.cosh(x),),               lambda sp, x: sp.sinh(x),  "SinhBackward0"),
     ew("cosh",  "cosh",  np.cosh,   (lambda g, ans, x: g * F.sinh(x),),               lambda sp, x: sp.cosh(x),  "CoshBackward0"),
     ew("tanh",  "tanh",  np.tanh,   (lambda g, ans, x: g * (1 - ans * ans),),         lambda sp, x: sp.tanh(x),  "TanhBackward0", saves="ans"),
     ew("exp",   "exp",   np.exp,    (lambda g, ans, x: g * ans,),                     lambda sp, x: sp.exp(x),   "ExpBackward0", saves="ans"),
-    ew("log",   "log",   np.log,    (lambda g, ans, x: g / x,),                       lambda sp, x: sp.log(x),   "LogBackward0", 0.1, 3.0),
+    ew("log",   ("log", "ln"), np.log,    (lambda g, ans, x: g / x,),                       lambda sp, x: sp.log(x),   "LogBackward0", 0.1, 3.0),
     ew("log2",  "log2",  np.log2,   (lambda g, ans, x: g / (x * LN2),),               lambda sp, x: sp.log(x, 2),  "Log2Backward0", 0.1, 3.0),
     ew("log10", "log10", np.log10,  (lambda g, ans, x: g / (x * LN10),),              lambda sp, x: sp.log(x, 10), "Log10Backward0", 0.1, 3.0),
     # sqrt'(0) = 1/(2*0) = inf, as PyTorch gives.
-    ew("sqrt",  "sqrt",  np.sqrt,   (lambda g, ans, x: g / (2 * ans),),               lambda sp, x: sp.sqrt(x),  "SqrtBackward0", 0.1, 3.0,
+    ew("sqrt",  ("sqrt", Prefix("√", 5)), np.sqrt,   (lambda g, ans, x: g / (2 * ans),),               lambda sp, x: sp.sqrt(x),  "SqrtBackward0", 0.1, 3.0,
        kink=Kink(_at_zero, "sqrt'(0) = inf"), saves="ans"),
     # abs'(0) = sign(0) = 0 (as PyTorch).
     ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),   "AbsBackward0", away=0.1,

@@ -7,6 +7,7 @@ NAME=VALUE; `split_args` tells them apart from a command's own options.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -35,6 +36,8 @@ class Opt:
         if self.choices and text not in self.choices:
             raise ValueError(text)
         value = self.type(text)
+        if self.type is float and not math.isfinite(value):
+            raise ValueError(text)
         if self.min is not None and value < self.min:
             raise ValueError(text)
         return value
@@ -52,11 +55,20 @@ class Arg:
 class Command:
     name: str
     help: str
-    epilog: str
+    examples: tuple             # command lines that paste and run, in order; "# ..." lines explain the next
     arg: Arg
     options: tuple
     positional_bindings: bool = True    # NAME=VALUE after the expression binds a variable
 
+    def examples_text(self) -> str:
+        return "\n".join(self.examples)
+
+    @property
+    def epilog(self) -> str:
+        return "Examples:\n\n" + "\n\n".join(self.examples)
+
+
+PROGRAM_HELP = "A gradient calculator: value, gradients and computational graph of a math expression."
 
 # -- options shared by several commands -------------------------------------------------
 WRT = Opt("wrt", ("--wrt",), None, "Differentiate only with respect to these (a,b); the rest are constants.",
@@ -75,14 +87,12 @@ CHECKS = (CHECK, RTOL, ATOL, CHECK_TIMEOUT)
 EXPR = Arg("expr", "EXPR", 'The expression, e.g. "a*b + sin(c)"; then the variables\' values: --a 2, --a=2 or a=2.')
 
 COMMANDS = {c.name: c for c in [
-    Command("eval", "Value and gradient of EXPR at the given point, cross-checked against SymPy.", """Examples:
-
-  gradcli eval "a*b+c" --a 2 --b 3 --c 4
-
-  gradcli eval "sum(x*w)" --x 1,2,3 --w "[4,5,6]" -f json
-
-  gradcli eval "x*2" --x 1,2,3 --grad-output 1,1,1 --tree
-""", EXPR, (
+    Command("eval", "Value and gradient of EXPR at the given point, cross-checked against SymPy.", (
+        'gradcli eval "a*b+c" --a 2 --b 3 --c 4',
+        'gradcli eval "sum(x*w)" --x 1,2,3 --w "[4,5,6]" -f json',
+        "printf 'a,b\\n1,2\\n3,4\\n' | gradcli eval \"a*sin(b)\" --points -",
+        'gradcli eval "x*2" --x 1,2,3 --grad-output 1,1,1 --tree',
+    ), EXPR, (
         WRT, GRAD_OUTPUT,
         Opt("no_grad", ("--no-grad",), False, "Evaluate only; record nothing.", bool),
         RETAIN_GRAD,
@@ -91,50 +101,39 @@ COMMANDS = {c.name: c for c in [
             "gradient at every row, as CSV value,d_a,... (JSON lines with -f json).", metavar="FILE"),
         *CHECKS, FORMAT)),
     Command("diff", "The symbolic gradient of EXPR, simplified, in gradcli's own syntax (it pastes back into eval).",
-            """Examples:
-
-  gradcli diff "x^2*sin(x)"
-
-  gradcli diff "a*b + sin(c)" --wrt a,c
-
-  gradcli diff "sigmoid(x)" --format latex
-""", Arg("expr", "EXPR", "A scalar expression."), (
+            (
+        'gradcli diff "x^2*sin(x)"',
+        'gradcli diff "a*b + sin(c)" --wrt a,c',
+        'gradcli diff "sigmoid(x)" --format latex',
+        'gradcli diff "sum(W @ x)" --shape W=2x3 --shape x=3',
+    ), Arg("expr", "EXPR", "A scalar expression."), (
         WRT, CHECK_TIMEOUT,
         Opt("fmt", ("--format", "-f"), "text", "Output: text (gradcli syntax), latex or json.",
             choices=("text", "latex", "json")))),
-    Command("batch", "Run many jobs: one record per job, in input order, as soon as each is ready.", """Examples:
-
-  printf 'a*b+c where a=2, b=3, c=4\\nx^2 where x=5\\n' | gradcli batch -f json
-
-  gradcli batch jobs.txt --no-check -f tsv
-
-  gradcli batch jobs.txt --a 3       (a = 3 wherever a line gives it no value)
-""", Arg("files", "[FILE]...", "Files of jobs, one a line: EXPR, EXPR where a=2, b=[1,2], or a JSON object. "
+    Command("batch", "Run many jobs: one record per job, in input order, as soon as each is ready.", (
+        "printf 'a*b+c where a=2, b=3, c=4\\nx^2 where x=5\\n' | gradcli batch -f json",
+        "printf 'a*b+c where a=2, b=3\\nx^2 where x=5\\n' > jobs.txt",
+        "# with c = 4 wherever a line gives c no value:",
+        "gradcli batch jobs.txt --c 4 --no-check -f tsv",
+    ), Arg("files", "[FILE]...", "Files of jobs, one a line: EXPR, EXPR where a=2, b=[1,2], or a JSON object. "
          "None or - reads standard input. --NAME VALUE gives every line a default.", many=True),
         (WRT, *CHECKS, FORMAT,
          Opt("jobs", ("--jobs", "-j"), None, "Worker processes for a file of jobs (default: the usable cores; "
              "1: this process only). Records stay in input order.", int, min=1, metavar="N")),
         positional_bindings=False),
-    Command("hessian", "The Hessian of EXPR at a point, by differentiating the engine's gradient again.", """Examples:
-
-  gradcli hessian "x^2*y + y^3" --x 1 --y 2
-
-  gradcli hessian "sum(x^3)" --x 1,2,3 -f json
-""", Arg("expr", "EXPR", "A scalar expression."), (WRT, *CHECKS, FORMAT)),
-    Command("jacobian", "The Jacobian of EXPR: a row per output element, a column per variable element.", """Examples:
-
-  gradcli jacobian "[x*y, x+y]" --x 2 --y 3
-
-  gradcli jacobian "softmax(x)" --x 1,2,3 -f json
-""", Arg("expr", "EXPR", "An expression, often a vector."), (WRT, *CHECKS, FORMAT)),
-    Command("minimize", "Gradient descent from the given point: argmin, minimum, and why it stopped.", """Examples:
-
-  gradcli minimize "(x-3)^2 + (y+1)^2" --x 0 --y 0
-
-  gradcli minimize "(1-x)^2 + 100*(y-x^2)^2" --x -1.2 --y 1 --optimizer adam --trace steps.csv
-
-  gradcli minimize "sum((w - 1)^2)" --w 0,0,0 -f json
-""", Arg("expr", "EXPR", "A scalar expression; the variables' values are the start."), (
+    Command("hessian", "The Hessian of EXPR at a point, by differentiating the engine's gradient again.", (
+        'gradcli hessian "x^2*y + y^3" --x 1 --y 2',
+        'gradcli hessian "sum(x^3)" --x 1,2,3 -f json',
+    ), Arg("expr", "EXPR", "A scalar expression."), (WRT, *CHECKS, FORMAT)),
+    Command("jacobian", "The Jacobian of EXPR: a row per output element, a column per variable element.", (
+        'gradcli jacobian "[x*y, x+y]" --x 2 --y 3',
+        'gradcli jacobian "softmax(x)" --x 1,2,3 -f json',
+    ), Arg("expr", "EXPR", "An expression, often a vector."), (WRT, *CHECKS, FORMAT)),
+    Command("minimize", "Gradient descent from the given point: argmin, minimum, and why it stopped.", (
+        'gradcli minimize "(x-3)^2 + (y+1)^2" --x 0 --y 0',
+        'gradcli minimize "(1-x)^2 + 100*(y-x^2)^2" --x -1.2 --y 1 --optimizer adam --trace steps.csv',
+        'gradcli minimize "sum((w - 1)^2)" --w 0,0,0 -f json',
+    ), Arg("expr", "EXPR", "A scalar expression; the variables' values are the start."), (
         WRT,
         Opt("optimizer", ("--optimizer",), "adam", "Update rule, as in torch.optim.",
             choices=("sgd", "momentum", "adam")),
@@ -144,26 +143,20 @@ COMMANDS = {c.name: c for c in [
         Opt("trace", ("--trace",), None, "Write every step as CSV.", metavar="FILE"),
         FORMAT)),
     Command("graph", "The computational graph of EXPR after backward: as a tree, Graphviz DOT, Mermaid or JSON.",
-            """Examples:
-
-  gradcli graph "a*b+c" --a 2 --b 3 --c 4
-
-  gradcli graph "sin(x)*sin(x)" --x 1 -f dot | dot -Tsvg > graph.svg
-
-  gradcli graph "sum(W @ v)" --W "[[1,2],[3,4]]" --v 1,1 -f mermaid
-""", Arg("expr", "EXPR", "The expression."), (
+            (
+        'gradcli graph "a*b+c" --a 2 --b 3 --c 4',
+        'gradcli graph "sin(x)*sin(x)" --x 1 -f dot | dot -Tsvg > graph.svg',
+        'gradcli graph "sum(W @ v)" --W "[[1,2],[3,4]]" --v 1,1 -f mermaid',
+    ), Arg("expr", "EXPR", "The expression."), (
         WRT, GRAD_OUTPUT, RETAIN_GRAD,
         Opt("fmt", ("--format", "-f"), "tree", "tree, dot (Graphviz), mermaid or json.",
             choices=("tree", "dot", "mermaid", "json")))),
     Command("plot", "EXPR and its derivative drawn together, with the derivative's zeros and undefined points marked.",
-            """Examples:
-
-  gradcli plot "sin(x)" --x -3:3
-
-  gradcli plot "x^3 - 3*x" --x -2.5:2.5 --points 400
-
-  gradcli plot "abs(x) + a*x" --x -1:1 --a 0.5 -f json
-""", Arg("expr", "EXPR", "An expression of one variable, given as a range: --x -3:3."), (
+            (
+        'gradcli plot "sin(x)" --x -3:3',
+        'gradcli plot "x^3 - 3*x" --x -2.5:2.5 --points 400',
+        'gradcli plot "abs(x) + a*x" --x -1:1 --a 0.5 -f json',
+    ), Arg("expr", "EXPR", "An expression of one variable, given as a range: --x -3:3."), (
         Opt("points", ("--points",), 200, "How many samples.", int, min=2),
         Opt("fmt", ("--format", "-f"), "plot", "plot (terminal) or json (the samples).", choices=("plot", "json")))),
 ]}
@@ -178,51 +171,80 @@ def takes_value(command: Command) -> dict:
     return out
 
 
-class UsageProblem(Exception):
-    """The words on the command line do not fit the command."""
+class Missing:
+    """The value of a --NAME written without one (at the end, or before another option)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = Missing()
 
 
 def split_args(args: list[str], own: dict, positional_bindings: bool) -> tuple[list, list, dict]:
     """Separate a command's own options, its positional words, and variable bindings.
 
     Every --NAME that is not an own option takes the next word as its value, even
-    one starting with '-' (--a -2); the first positional word is the expression
+    one starting with '-' (--a -2), unless that word is an option itself or there is
+    none: its value is then MISSING (the command decides whether NAME was a variable
+    without a value or a misspelt option). The first positional word is the expression
     even if it starts with '-' (-x^2, or ---x, which no option name can be).
     """
     mine, positional, bindings = [], [], {}
-    words = iter(args)
-    for word in words:
+    words = list(args)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
         name, eq, value = word.partition("=")
         if word == "--":
-            positional.extend(words)
-        elif name in own and (name.startswith("--") or not eq):              # --format json, --tree, -f json
+            positional.extend(words[i:])
+            break
+        if name in own and (name.startswith("--") or not eq):              # --format json, --tree, -f json
             mine.append(word)
-            if own[name] and not eq:
-                mine.extend(v for v in [next(words, None)] if v is not None)
-        elif word.startswith("--") and (name[2:3].isalpha() or name[2:3] == "_"):   # --a 2, --a=2, --a -2
+            if own[name] and not eq and i < len(words):
+                mine.append(words[i])
+                i += 1
+        elif _names_a_binding(word):                                         # --a 2, --a=2, --a -2
+            if not name[2:].isidentifier():
+                raise unknown_option(name, own)
             if not eq:
-                value = next(words, None)
-                if value is None:
-                    raise UsageProblem(f"{word} needs a value, as in {word} 2")
-            _bind(bindings, name[2:], value, word)
+                if i < len(words) and not (words[i] in own or _names_a_binding(words[i])):
+                    value = words[i]
+                    i += 1
+                else:
+                    value = MISSING
+            _bind(bindings, name[2:], value)
         elif positional_bindings and positional and eq and name.isidentifier():  # a=2 after EXPR
-            _bind(bindings, name, value, word)
+            _bind(bindings, name, value)
         else:
             positional.append(word)
     return mine, positional, bindings
 
 
-def _bind(bindings: dict, name: str, value: str, word: str) -> None:
-    if not name.isidentifier():
-        raise UsageProblem(f"no such option: {word.partition('=')[0]}")
+def _names_a_binding(word: str) -> bool:
+    return word.startswith("--") and (word[2:3].isalpha() or word[2:3] == "_")
+
+
+def unknown_option(flag: str, own) -> "GradcliError":
+    """unknown option --no-chek; did you mean --no-check?"""
+    from gradcli.errors import GradcliError, close_matches
+    close = close_matches(flag, [f for f in own if f.startswith("--")], n=1, cutoff=0.6)
+    if close:
+        return GradcliError(f"unknown option {flag}; did you mean {close[0]}?")
+    return GradcliError(f"unknown option {flag}", hint="gradcli COMMAND --help lists a command's options")
+
+
+def _bind(bindings: dict, name: str, value) -> None:
     if name in bindings:
-        raise UsageProblem(f"'{name}' is given a value twice")
+        from gradcli.errors import BindError
+        raise BindError(f"'{name}' is given a value twice", name=name)
     bindings[name] = value
 
 
-def parse_own(command: Command, words: list[str]) -> dict | None:
-    """Values of the command's own options from its words; None if any word is not simple
-    (the Typer app then parses them and explains the problem)."""
+def parse_own(command: Command, words: list[str]) -> dict:
+    """Values of the command's own options from its words (as split_args leaves them)."""
+    from gradcli.errors import GradcliError
     values = {o.name: o.default for o in command.options}
     by_flag = {flag: o for o in command.options for flag in o.all_flags}
     it = iter(words)
@@ -230,16 +252,30 @@ def parse_own(command: Command, words: list[str]) -> dict | None:
         flag, eq, text = word.partition("=")
         o = by_flag.get(flag if (eq and flag.startswith("--")) else word)
         if o is None:
-            return None
+            raise unknown_option(flag, by_flag)
         if o.is_flag:
+            if eq:
+                raise GradcliError(f"{flag} takes no value", hint=f"write {flag} alone")
             values[o.name] = word != o.off
             continue
+        shown = flag if eq else word
         if not eq:
             text = next(it, None)
             if text is None:
-                return None
+                raise GradcliError(f"{shown} needs a value", hint=f"for example {shown} {_example(o)}")
         try:
             values[o.name] = o.convert(text)
         except ValueError:
-            return None
+            raise GradcliError(f"{shown} {_expects(o)}, not {text!r}") from None
     return values
+
+
+def _example(o: Opt) -> str:
+    return o.choices[0] if o.choices else {float: "1e-6", int: "2"}.get(o.type, o.metavar or "VALUE")
+
+
+def _expects(o: Opt) -> str:
+    if o.choices:
+        return "takes one of " + ", ".join(o.choices)
+    what = {float: "a finite number", int: "a whole number"}.get(o.type, "a value")
+    return "needs " + what + (f" of at least {o.min:g}" if o.min is not None else "")

@@ -18,9 +18,14 @@ MAX_LENGTH = 2_000_000    # characters in one expression
 
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-_SPACE = frozenset(" \t\r\n\v\f")
-_PUNCT = frozenset("-+*/@^'(),[]")
 _DIGITS = frozenset("0123456789.")
+
+# Everyday notation, read as the language's own: each entry is a spelling and what it means.
+# (Operator signs such as × ÷ − √ are forms of their rows in the op table.)
+SPACES = frozenset(" \t\r\n\v\f\u00a0\u2009\u202f")        # a non-breaking or thin space is a space
+NAMES = {"π": "pi"}
+SUPERSCRIPT = {**{ch: str(i) for i, ch in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}, "⁻": "-", "⁺": "+"}     # x² is x^2, x⁻¹ is x^-1
+_SUPERSCRIPT = re.compile("[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
 
 
 class Token:
@@ -37,6 +42,17 @@ class Token:
         return Span(self.start, self.end)
 
 
+def _operator_tokens() -> tuple[frozenset, frozenset]:
+    """The one-character and the longer operator tokens: brackets, and every form in the op table."""
+    tokens = {"(", ")", ",", "[", "]", "+"}
+    for op in TABLE:
+        tokens.update(form.token for form in op.forms if isinstance(form, (Infix, Prefix, Postfix)))
+    return frozenset(t for t in tokens if len(t) == 1), frozenset(t for t in tokens if len(t) > 1)
+
+
+_PUNCT, _LONG = _operator_tokens()
+
+
 def tokenize(source: str) -> list[Token]:
     """Split source into tokens; an unreadable character is a ParseError at its position."""
     tokens = []
@@ -44,15 +60,29 @@ def tokenize(source: str) -> list[Token]:
     pos, n = 0, len(source)
     while pos < n:
         ch = source[pos]
-        if ch in _SPACE:
+        if ch in SPACES:
             pos += 1
-        elif ch in _PUNCT:
-            if ch == "*" and source.startswith("**", pos):
-                append(Token("op", "**", pos, pos + 2))
-                pos += 2
-            else:
-                append(Token("op", ch, pos, pos + 1))
-                pos += 1
+        elif ch in _PUNCT or ch == "*":
+            long = next((t for t in _LONG if source.startswith(t, pos)), None)
+            text = long or ch
+            if text not in _PUNCT and text not in _LONG:
+                raise _bad_character(source, pos)
+            append(Token("op", text, pos, pos + len(text)))
+            pos += len(text)
+        elif ch in NAMES:
+            append(Token("name", NAMES[ch], pos, pos + 1))
+            pos += 1
+        elif ch in SUPERSCRIPT:
+            m = _SUPERSCRIPT.match(source, pos)
+            if m is None:
+                raise _bad_character(source, pos)
+            digits = "".join(SUPERSCRIPT[c] for c in m.group())
+            sign, number = (digits[0], digits[1:]) if digits[0] in "-+" else ("", digits)
+            append(Token("op", "^", pos, m.end()))
+            if sign:
+                append(Token("op", sign, pos, m.end()))
+            append(Token("num", number, pos, m.end()))
+            pos = m.end()
         else:
             m = (_NUMBER if ch in _DIGITS else _NAME).match(source, pos)
             if m is None:
@@ -239,7 +269,7 @@ class Parser:
                 raise self.error(f"'{text}' is a function: write {text}(...)", tok)
             return self.call(tok, FUNCTIONS[text])
         if calls:
-            close = close_matches(text, list(FUNCTIONS), n=3, cutoff=0.6)
+            close = similar_functions(text)
             hint = f"did you mean {', '.join(close)}?" if close else \
                 f"known functions: {', '.join(sorted(FUNCTIONS))}"
             if not close and len(text) <= 3:
@@ -298,6 +328,16 @@ class Parser:
         if value is None or not abs(value) < 2 ** 53 or value != int(value):
             raise self.error("an index must be an integer literal, like x[0] or x[-1]", span)
         return sign * int(value)
+
+
+def similar_functions(name: str) -> list[str]:
+    """Known functions a misspelt name may mean: close in spelling (sinn: sin, sinh), or a
+    known name it starts with or that starts with it (exponential: exp)."""
+    close = close_matches(name, list(FUNCTIONS), n=3, cutoff=0.6)
+    lower = name.lower()
+    if not close and len(lower) >= 2:
+        close = sorted(f for f in FUNCTIONS if len(f) >= 2 and (lower.startswith(f) or f.startswith(lower)))[:3]
+    return close
 
 
 def parse(source: str) -> Expr:
