@@ -17,6 +17,12 @@ from gradcli.parser import parse
 F_MARK, D_MARK, BOTH = "●", "○", "◉"
 
 
+def opposite(a: float, b: float) -> bool:
+    """a and b are non-zero and of opposite signs. Not a * b < 0: the product overflows
+    for large derivatives and underflows to 0 for tiny ones, hiding a sign change."""
+    return (a < 0 < b) or (b < 0 < a)
+
+
 @dataclass
 class Samples:
     expr: object
@@ -42,7 +48,7 @@ class Samples:
         for i in range(len(x)):
             if d[i] == 0:
                 out.append(float(x[i]))
-            elif i + 1 < len(x) and np.isfinite(d[i]) and np.isfinite(d[i + 1]) and d[i] * d[i + 1] < 0 \
+            elif i + 1 < len(x) and np.isfinite(d[i]) and np.isfinite(d[i + 1]) and opposite(d[i], d[i + 1]) \
                     and np.isfinite(self.f[i]) and np.isfinite(self.f[i + 1]):
                 out.append(self._bisect(float(x[i]), float(x[i + 1]), float(d[i])))
         return out
@@ -55,7 +61,7 @@ class Samples:
             dm = self.derivative(mid)
             if dm == 0 or not np.isfinite(dm):
                 return mid
-            a, b, da = (mid, b, dm) if dm * da > 0 else (a, mid, da)
+            a, b, da = (a, mid, da) if opposite(da, dm) else (mid, b, dm)
         return 0.5 * (a + b)
 
     @property
@@ -232,8 +238,7 @@ def render(s: Samples, width: int = 80, height: int = 18):
 def clip_note(finite: np.ndarray, y_lo: float, y_hi: float, top: str, bottom: str) -> str:
     """What the clipped y range leaves out, and how far out it goes."""
     out = finite[(finite < y_lo) | (finite > y_hi)]
-    return (f"y clipped to [{bottom}, {top}]: {out.size} value(s) beyond it, from {out.min():.4g} "
-            f"to {out.max():.4g} (near a pole?), are not drawn")
+    return f"y clipped to [{bottom}, {top}]: {out.size} values, from {out.min():.4g} to {out.max():.4g}, are off the chart"
 
 
 def record(s: Samples) -> dict:
