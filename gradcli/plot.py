@@ -1,7 +1,7 @@
 """A one-variable expression and its derivative, sampled and drawn in the terminal with Rich.
 
-Rich draws it (no plotting package needed): each of the two curves is a row
-of characters per column of the terminal, on one shared y scale.
+Rich draws it (no plotting package needed): each sample of the two curves is a
+character in the column of its x and the row of its y, on one shared y scale.
 """
 from __future__ import annotations
 
@@ -128,7 +128,8 @@ def y_range(values: np.ndarray) -> tuple[float, float, bool]:
 def round_out(lo: float, hi: float) -> tuple[float, float, float]:
     """lo and hi rounded outward to a step of about 1e-4 of their distance, and that step:
     the labels then show the range exactly, in a few digits."""
-    step = 10.0 ** (math.floor(math.log10(hi / 2 - lo / 2) + math.log10(2)) - 4)
+    # For a range of subnormals (1e-320 * x) the step would underflow to 0: the smallest float instead.
+    step = max(10.0 ** (math.floor(math.log10(hi / 2 - lo / 2) + math.log10(2)) - 4), math.ulp(0.0))
     a, b = math.floor(lo / step) * step, math.ceil(hi / step) * step
     # Near the largest float, rounding outward would overflow: keep the range as it is.
     return (a, b, step) if math.isfinite(a) and math.isfinite(b) else (lo, hi, step)

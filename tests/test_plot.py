@@ -174,7 +174,8 @@ def test_fewer_points_than_columns_leave_the_columns_between_empty():
 
 @pytest.mark.parametrize("width", [40, 80, 200])
 @pytest.mark.parametrize("source, span, points", [("x^3 - 3*x", "-2.5:2.5", 120), ("1/x", "-2:2", 100),
-                                                  ("sqrt(x)", "-1:1", 200), ("1e300 * x^3", "-10:10", 200)])
+                                                  ("sqrt(x)", "-1:1", 200), ("1e300 * x^3", "-10:10", 200),
+                                                  ("1e-320 * x", "-1:1", 50)])
 def test_every_width_fits_and_reads_back(width, source, span, points):
     s, text = show(source, span, points, width=width)
     d = read(text)
