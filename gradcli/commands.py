@@ -458,7 +458,7 @@ def plot(expr: str, bindings: dict, *, points=200, fmt="plot") -> int:
         _out(render.dumps(plot.record(samples)))
     else:
         console = _console()
-        console.print(plot.render(samples, width=max(20, min(console.width - 12, 100))))
+        console.print(plot.render(samples, width=min(console.width, plot.WIDEST)))
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Double backward, Hessians, Jacobians, minimize, graph exports and plots."""
+"""Double backward, Hessians, Jacobians, minimize, graph exports, and the errors of plot (its drawing: test_plot.py)."""
 import csv
 import shutil
 import subprocess
@@ -179,21 +179,6 @@ def test_dot_renders_with_graphviz(cli):
     for node in graph:
         assert f"<title>n{node.id}</title>" in svg
         assert node.text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")[:30] in svg
-
-
-def test_plot_json_samples_zeros_and_undefined(cli):
-    rec = cli("plot", "x^3 - 3*x", "--x", "-2:2", "--points", "101", "-f", "json").json
-    assert rec["variable"] == "x" and len(rec["x"]) == 101
-    assert rec["x"][0] == -2.0 and rec["x"][-1] == 2.0
-    assert rec["derivative"][50] == -3.0
-    assert rec["zeros"] == pytest.approx([-1.0, 1.0], abs=1e-12)
-    log = cli("plot", "log(x)", "--x", "-1:1", "--points", "5", "-f", "json").json
-    assert log["undefined"] == [-1.0, -0.5, 0.0]
-
-
-def test_plot_draws_both_curves(cli):
-    out = cli("plot", "sin(x) * a", "--x", "-3:3", "--a", "2").out
-    assert "●" in out and "○" in out and "d/dx = 0" in out and "derivative zero at x = -1.57079632679489" in out
 
 
 @pytest.mark.parametrize("args, fragment", [
