@@ -24,6 +24,7 @@ complete -c gradcli -n '__fish_seen_subcommand_from eval' -l format -s f -xa 'ta
 complete -c gradcli -n '__fish_seen_subcommand_from eval' -l help -s h -d 'Show help and exit.'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l wrt -x -d 'Differentiate only with respect to these (a,b); the rest are constants.'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l check-timeout -x -d 'Give up on SymPy after this long (0: no limit).'
+complete -c gradcli -n '__fish_seen_subcommand_from diff' -l shape -x -d 'An array variable\'s shape, as W=2x3 or x=3 (again for each one); its gradient is then an array of formulas.'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l format -s f -xa 'text latex json' -d 'Output: text (gradcli syntax), latex or json.'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l help -s h -d 'Show help and exit.'
 complete -c gradcli -n '__fish_seen_subcommand_from batch' -l wrt -x -d 'Differentiate only with respect to these (a,b); the rest are constants.'

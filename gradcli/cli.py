@@ -36,6 +36,8 @@ def _option(o: Opt) -> inspect.Parameter:
         default = annotation(o.default)
     elif o.is_flag:
         annotation = bool
+    elif o.many:
+        annotation, default = Optional[list[o.type]], None
     else:
         annotation = o.type if o.default is not None else Optional[o.type]
     decls = [f"{o.flags[0]}/{o.off}" if o.off else o.flags[0], *o.flags[1:]]
@@ -58,6 +60,7 @@ def _command(spec: Command):
     def command(ctx: typer.Context, **kw):
         value = kw.pop(spec.arg.name)
         opts = {k: v.value if isinstance(v, Enum) else v for k, v in kw.items()}
+        opts.update({o.name: tuple(opts[o.name] or ()) for o in spec.options if o.many})
         return commands.run(spec.name, value or [] if spec.arg.many else value, ctx.meta["bindings"], **opts)
 
     context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)

@@ -9,6 +9,7 @@ interrupted, 143 terminated.
 from __future__ import annotations
 
 import io
+import math
 import os
 import signal
 import sys
@@ -74,31 +75,64 @@ def _free_eval(parsed, bindings, names, grad_output, grad: bool, timeout: float,
 
 
 
-def diff(expr: str, bindings: dict, *, wrt=None, check_timeout=5.0, fmt="text") -> int:
+def diff(expr: str, bindings: dict, *, wrt=None, check_timeout=5.0, shape=(), fmt="text") -> int:
     """The symbolic gradient of EXPR, simplified, in gradcli's own syntax (it pastes back into eval)."""
     from gradcli import render
+    from gradcli.errors import ShapeError
     from gradcli.parser import parse
-    from gradcli.symbolic import derivatives, sympy, to_text
+    from gradcli.symbolic import derivatives, latex_array, sympy, text_array
 
     if bindings:
         raise GradcliError("gradcli diff takes no values: every variable is a symbol",
                            hint="for values at a point use gradcli eval; a variable without a value stays symbolic")
     parsed = parse(expr)
-    result, simplified = derivatives(parsed, _names(wrt), timeout=check_timeout or None)
-    if not simplified:
+    shapes = _shapes(shape)
+    try:
+        d = derivatives(parsed, _names(wrt), shapes=shapes, timeout=check_timeout or None)
+    except ShapeError as err:
+        if not shapes:
+            err.hint = (err.hint + "; " if err.hint else "") + \
+                "give array variables their shapes: --shape W=2x3 --shape x=3"
+        raise
+    if not d.simplified:
         sys.stderr.write("warning: simplification took too long; the derivative is shown as computed\n")
-    texts = {n: to_text(d) for n, d in result.items()}
+    texts = {n: text_array(g) for n, g in d.grad.items()}
     if fmt == "json":
-        latex = {n: sympy().latex(d) for n, d in result.items()}
-        _out(render.dumps({"expr": parsed.source, "variables": list(result), "grad": texts, "latex": latex}))
+        latex = {n: latex_array(g) for n, g in d.grad.items()}
+        _out(render.dumps({"expr": parsed.source, "variables": list(d.grad), "grad": texts, "latex": latex}))
     elif fmt == "latex":
-        sp = sympy()
-        lines = [sp.latex(d) if len(result) == 1 else f"\\frac{{\\partial}}{{\\partial {n}}} = {sp.latex(d)}"
-                 for n, d in result.items()]
-        _out("\n".join(lines))
+        if len(d.grad) == 1:
+            _out(latex_array(next(iter(d.grad.values()))))
+        else:
+            f = sympy().latex(d.function)
+            f = f"\\left({f}\\right)" if d.function.is_Add else f
+            _out("\n".join(f"\\frac{{\\partial}}{{\\partial {n}}} {f} = {latex_array(g)}" for n, g in d.grad.items())
+                 or "0")
     else:
-        _out("\n".join(t if len(texts) == 1 else f"d/d{n} = {t}" for n, t in texts.items()))
+        shown = {n: _formula_text(t) for n, t in texts.items()}
+        _out("\n".join(t if len(shown) == 1 else f"d/d{n} = {t}" for n, t in shown.items()) or "0")
     return EXIT_OK
+
+
+def _formula_text(t) -> str:
+    """A formula, or nested brackets of formulas for an array variable."""
+    return t if isinstance(t, str) else "[" + ", ".join(map(_formula_text, t)) + "]"
+
+
+def _shapes(words) -> dict:
+    """--shape W=2x3 --shape x=3 -> {"W": (2, 3), "x": (3,)}."""
+    out = {}
+    for word in words:
+        name, eq, dims = word.partition("=")
+        try:
+            shape = tuple(int(n) for n in dims.lower().replace(",", "x").split("x")) if eq else None
+        except ValueError:
+            shape = None
+        if not name.strip().isidentifier() or not shape or min(shape) < 1 or math.prod(shape) > 256:
+            raise GradcliError(f"--shape {word}: write NAME=SHAPE, as W=2x3 or x=3",
+                               hint="at most 256 elements, each size at least 1")
+        out[name.strip()] = shape
+    return out
 
 
 def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol, atol, timeout) -> int:
@@ -137,7 +171,7 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol,
         verdicts.append((i + 1, cross_check(evaluate(parsed, row, wrt=wrt), rtol=rtol, atol=atol,
                                             timeout=timeout or None)))
     bad = [f"row {i}: {v.status}" for i, v in verdicts if v.status != "ok"]
-    sys.stderr.write(f"cross-check on rows {', '.join(str(i) for i, _ in verdicts)}: "
+    sys.stderr.write(f"cross-check on row{'s' if len(verdicts) > 1 else ''} {', '.join(str(i) for i, _ in verdicts)}: "
                      + ("; ".join(bad) if bad else "ok") + "\n")
     return EXIT_MISMATCH if any(v.status == "mismatch" for _, v in verdicts) else EXIT_OK
 

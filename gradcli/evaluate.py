@@ -357,8 +357,23 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
     record it afterwards, computing again); retain_grad implies it.
     """
     expr = parse(source) if isinstance(source, str) else source
+    values = dict(values or {})
     with paused_gc():
-        return _evaluate(expr, dict(values or {}), wrt, grad_output, grad, retain_grad, trace)
+        result = _evaluate(expr, values, wrt, grad_output, grad, retain_grad, trace)
+    result.notes[:0] = overflow_notes(values, result.values)
+    return result
+
+
+def overflow_notes(given: dict, bound: dict) -> list[Note]:
+    """A value written as a finite number that is beyond a float's range (1e400) is inf: say so."""
+    notes = []
+    for name, text in given.items():
+        if isinstance(text, str) and not _finite(bound.get(name, 0.0)):
+            lowered = text.lower()
+            if "inf" not in lowered and "nan" not in lowered:
+                notes.append(Note(f"the value of {name} ({text[:40]}) is beyond the range of a float: "
+                                  "it overflows to inf"))
+    return notes
 
 
 def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_grad: bool,

@@ -39,7 +39,7 @@ def _spelling(o: Opt) -> str:
 
 
 def _default(o: Opt) -> str:
-    if o.default is None or (o.is_flag and not o.off):
+    if o.default is None or o.many or (o.is_flag and not o.off):
         return ""
     if o.is_flag:
         return f" (default: {o.flags[0] if o.default else o.off})"

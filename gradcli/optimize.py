@@ -86,12 +86,13 @@ def minimize(source, start: dict, *, wrt=None, optimizer: str = "adam", lr: floa
     moving = names if wrt is None else [n for n in names if n in set(wrt)]
     rate = DEFAULT_LR[optimizer] if lr is None else lr
     opt = Optimizer(optimizer, rate)
+    shape = np.shape(evaluate(expr, point, grad=False).value)
+    if shape != ():
+        raise BindError(f"minimize needs a scalar expression; this one has shape {shape}",
+                        hint="minimize its sum, sum(...), or its norm, norm(...)")
     last = None                         # (point, result, norm) of the last finite point
     for k in range(steps + 1):
         result = evaluate(expr, point, wrt=moving)
-        if np.ndim(result.value) != 0:
-            raise BindError(f"minimize needs a scalar expression; this one has shape {np.shape(result.value)}",
-                            hint="wrap it in sum(...)")
         norm = _norm(result.grad)
         finite = math.isfinite(result.value) and math.isfinite(norm) and all(
             np.isfinite(v).all() for v in point.values())

@@ -22,6 +22,7 @@ class Opt:
     off: str | None = None      # "--no-check": the flag that sets a bool option to False
     metavar: str | None = None
     min: float | None = None
+    many: bool = False          # may be given several times; the value is the tuple of them
 
     @property
     def is_flag(self) -> bool:
@@ -108,6 +109,8 @@ COMMANDS = {c.name: c for c in [
         'gradcli diff "sum(W @ x)" --shape W=2x3 --shape x=3',
     ), Arg("expr", "EXPR", "A scalar expression."), (
         WRT, CHECK_TIMEOUT,
+        Opt("shape", ("--shape",), (), "An array variable's shape, as W=2x3 or x=3 (again for each one); "
+            "its gradient is then an array of formulas.", metavar="NAME=SHAPE", many=True),
         Opt("fmt", ("--format", "-f"), "text", "Output: text (gradcli syntax), latex or json.",
             choices=("text", "latex", "json")))),
     Command("batch", "Run many jobs: one record per job, in input order, as soon as each is ready.", (
@@ -264,9 +267,10 @@ def parse_own(command: Command, words: list[str]) -> dict:
             if text is None:
                 raise GradcliError(f"{shown} needs a value", hint=f"for example {shown} {_example(o)}")
         try:
-            values[o.name] = o.convert(text)
+            value = o.convert(text)
         except ValueError:
             raise GradcliError(f"{shown} {_expects(o)}, not {text!r}") from None
+        values[o.name] = (*values[o.name], value) if o.many else value
     return values
 
 

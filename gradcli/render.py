@@ -193,9 +193,18 @@ def to_json(v):
     return [to_json(x) for x in arr]
 
 
+# Characters that are valid in a JSON string but end a line for str.splitlines() and older
+# JavaScript readers: written escaped, so one record stays one line for every reader.
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
+
+
 def dumps(obj) -> str:
-    """Strict JSON (RFC 8259): never NaN or Infinity."""
-    return json.dumps(obj, allow_nan=False, ensure_ascii=False)
+    """Strict JSON (RFC 8259) on one line: never NaN or Infinity, never a line separator."""
+    text = json.dumps(obj, allow_nan=False, ensure_ascii=False)
+    if any(ch in text for ch in _LINE_BREAKS):
+        for ch, escaped in _LINE_BREAKS.items():
+            text = text.replace(ch, escaped)
+    return text
 
 
 def tsv_cell(v) -> str:
@@ -245,6 +254,10 @@ def eval_tsv(result) -> str:
     for name in result.variables:
         value = result.values[name]
         rows.append("\t".join(["var", name, _shape(value), tsv_cell(value), tsv_cell(grads.get(name))]))
+    if result.tensors is not None:          # --retain-grad: the intermediate nodes' gradients too
+        for n in result.graph:
+            if n.retained:
+                rows.append("\t".join(["node", _one_line(n.text), _shape(n.value), tsv_cell(n.value), tsv_cell(n.grad)]))
     return "\n".join(rows)
 
 

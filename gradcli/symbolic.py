@@ -552,15 +552,24 @@ def symbolic_evaluate(expr: Expr, values: dict, *, wrt=None, grad_output=None, g
     return SymbolicResult(expr, np.asarray(value, dtype=object), grads, bound, names, free, wanted)
 
 
-def derivatives(expr: Expr, wrt=None, *, simplify: bool = True, timeout: float | None = 5.0) -> tuple[dict, bool]:
-    """name -> SymPy derivative of a scalar expression (every variable a symbol), and whether simplified.
+@dataclass
+class Derivation:
+    """A scalar expression's symbolic gradient: name -> object array of derivatives (0-d for a
+    scalar variable, one per element of an array variable given a shape)."""
+    function: object
+    grad: dict
+    simplified: bool
 
-    Simplification gets its own timeout; if it runs out the plain derivatives are returned.
-    """
+
+def derivatives(expr: Expr, wrt=None, *, shapes: dict | None = None, simplify: bool = True,
+                timeout: float | None = 5.0) -> Derivation:
+    """The SymPy derivatives of a scalar expression (every variable a symbol, or an array of
+    symbols for those given a shape), simplified if that finishes within its own timeout."""
     from gradcli.evaluate import check_names
-    names = check_names(expr, {}, wrt)
+    shapes = shapes or {}
+    names = check_names(expr, dict.fromkeys(shapes), wrt)
     wanted = names if wrt is None else [n for n in names if n in set(wrt)]
-    symbols = {n: element_symbols(n, ()) for n in names}
+    symbols = {n: element_symbols(n, tuple(shapes.get(n, ()))) for n in names}
     try:
         with deadline(timeout):
             out = to_sympy(expr, symbols)
@@ -569,16 +578,34 @@ def derivatives(expr: Expr, wrt=None, *, simplify: bool = True, timeout: float |
                                    expr.span, source=expr.source,
                                    hint="wrap it in sum(...), or use gradcli jacobian")
             f = out.reshape(-1)[0]
-            result = {n: diff(f, symbols[n][()]) for n in wanted}
+            grad = {n: _each(symbols[n], lambda s: diff(f, s)) for n in wanted}
     except CheckTimeout as exc:
         raise GradcliError(f"the derivative took too long: {exc}", hint="raise --check-timeout") from None
-    if not simplify:
-        return result, False
-    try:
-        with deadline(timeout):
-            return {n: simpler(d) for n, d in result.items()}, True
-    except CheckTimeout:
-        return result, False
+    if simplify:
+        try:
+            with deadline(timeout):
+                return Derivation(f, {n: _each(d, simpler) for n, d in grad.items()}, True)
+        except CheckTimeout:
+            pass
+    return Derivation(f, grad, False)
+
+
+def _each(array: np.ndarray, fn) -> np.ndarray:
+    out = np.empty(array.shape, dtype=object)
+    for idx in np.ndindex(array.shape):
+        out[idx] = fn(array[idx])
+    return out
+
+
+def latex_array(values: np.ndarray) -> str:
+    """LaTeX of a derivative: a formula, or a bmatrix for a vector or a matrix of them."""
+    sp = sympy()
+    if values.ndim == 0:
+        return sp.latex(values[()])
+    if values.ndim <= 2:
+        return sp.latex(sp.Matrix(values if values.ndim == 2 else values.reshape(-1, 1)).T
+                        if values.ndim == 1 else sp.Matrix(values))
+    return "\\left[" + ", ".join(latex_array(v) for v in values) + "\\right]"
 
 
 def simpler(d):
