@@ -293,7 +293,8 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
         from rich.console import Group
         from rich.text import Text
         summary = Text(f"{_count(done, 'job')}, {failed} failed or disagreed", "dim")
-        _show(lambda digits: Group(render.batch_table(collected, digits), summary))
+        _show(lambda digits: Group(render.batch_table(collected, digits), summary),
+              lambda digits: Group(render.batch_stacked(collected, digits), summary))
     return EXIT_MISMATCH if failed else EXIT_OK
 
 
@@ -673,12 +674,12 @@ def _emit_eval(result, verdict, fmt: str, graph: bool, tree: bool) -> None:
         from rich.console import Group
         from rich.text import Text
 
-        def view(layout):
+        def view(layout, **how):
             def build(digits):
-                table = layout(result, verdict, digits, retained=not tree)
+                table = layout(result, verdict, digits, retained=not tree, **how)
                 return Group(table, Text(""), render.graph_tree(result, digits)) if tree else table
             return build
-        _show(view(render.eval_table), view(render.eval_stacked))
+        _show(view(render.eval_table), view(render.eval_stacked), view(render.eval_stacked, wrap=True))
 
 
 def _out(text: str) -> None:

@@ -55,6 +55,11 @@ class Digits:
     def value(self, v) -> str:
         return fmt_value(v, self)
 
+    def cell(self, v, style: str = ""):
+        """A table cell for a value: a number never wraps; an array wraps between its elements."""
+        from rich.text import Text
+        return Text(self.value(v), style, no_wrap=np.ndim(v) == 0, overflow="fold")
+
     def short(self, v) -> str:
         """A value on one line."""
         text = fmt_value(v, self)
@@ -71,11 +76,13 @@ class Digits:
         options = console.options
         lows, highs = [], []
         for column in table.columns:
-            cells = [column.header, *column.cells]
-            sizes = [Measurement.get(console, options, console.render_str(c) if isinstance(c, str) else c)
-                     for c in cells]
+            cells = [console.render_str(c) if isinstance(c, str) else c for c in (column.header, *column.cells)]
+            sizes = [Measurement.get(console, options, c) for c in cells]
             high = max(m.maximum for m in sizes)
-            lows.append(high if column.no_wrap else max(m.minimum for m in sizes))
+            # a cell that may not wrap needs its whole width (Rich's measure gives its longest word)
+            low = max(m.maximum if column.no_wrap or getattr(c, "no_wrap", None) else m.minimum
+                      for c, m in zip(cells, sizes))
+            lows.append(low)
             highs.append(high)
         room = self.width - (Measurement.get(console, options, table).maximum - sum(highs))
         if sum(highs) <= room:
@@ -112,11 +119,11 @@ def _measuring_console():
     return Console(width=UNLIMITED, color_system=None, file=io.StringIO())
 
 
-def fitted(width: int, *builds):
-    """The first layout that fits `width` columns with the most digits: each build(Digits) is
-    tried from every digit down to KEEP (the last one down to 3) before the next. Returns the
-    renderable and its Digits; when nothing fits, the last layout with the fewest digits
-    (its text and numbers then wrap: still never cut)."""
+def fitted(width: int, *layouts):
+    """The first layout that fits `width` columns with the most digits. A layout is build(Digits)
+    -> renderable, or (build, least): it is tried from every digit down to `least` (KEEP by
+    default, 3 for the last) before the next. Returns the renderable and its Digits; when nothing
+    fits, the last layout with the fewest digits (its text and numbers then wrap: still never cut)."""
     from rich.measure import Measurement
     console = _measuring_console()
 
@@ -127,17 +134,17 @@ def fitted(width: int, *builds):
         return fits, renderable, digits
 
     best = None
-    for n, build in enumerate(builds):
-        levels = LEVELS if n == len(builds) - 1 else LEVELS[:LEVELS.index(KEEP) + 1]
+    for n, layout in enumerate(layouts):
+        build, least = layout if isinstance(layout, tuple) else (layout, 3 if n == len(layouts) - 1 else KEEP)
+        levels = LEVELS[:LEVELS.index(least) + 1]
         fits, renderable, digits = attempt(build, levels[0])
         if fits:
             return renderable, digits
         fits, renderable, digits = attempt(build, levels[-1])
+        best = (renderable, digits)
         if not fits:
-            best = (renderable, digits)
             continue
         lo, hi = 1, len(levels) - 1          # levels[hi] fits, levels[0] does not
-        best = (renderable, digits)
         while lo < hi:
             mid = (lo + hi) // 2
             fits, renderable, digits = attempt(build, levels[mid])
@@ -296,9 +303,12 @@ def eval_table(result, check, digits: Digits | None = None, retained: bool = Tru
     return _eval_view(result, check, digits or Digits(), _variables_table, retained)
 
 
-def eval_stacked(result, check, digits: Digits | None = None, retained: bool = True):
-    """eval_table for a narrow terminal: each variable a small block instead of a table row."""
-    return _eval_view(result, check, digits or Digits(), _variables_stacked, retained)
+def eval_stacked(result, check, digits: Digits | None = None, retained: bool = True, wrap: bool = False):
+    """eval_table for a narrow terminal: each variable a small block instead of a table row; an
+    array on one line (wrap=False) or wrapped between its elements."""
+    def stacked(result, check, digits):
+        return _variables_stacked(result, check, digits, wrap)
+    return _eval_view(result, check, digits or Digits(), stacked, retained)
 
 
 def _eval_view(result, check, digits: Digits, variables, show_retained: bool):
@@ -324,8 +334,8 @@ def _variable_rows(result, check, digits: Digits) -> list[dict]:
     rows = []
     for name in result.variables:
         g = grads.get(name)
-        row = {"name": Text(name, "bold"), "value": digits.value(result.values[name]),
-               "gradient": Text(digits.value(g), "green") if g is not None else Text(
+        row = {"name": Text(name, "bold"), "value": digits.cell(result.values[name]),
+               "gradient": digits.cell(g, "green") if g is not None else Text(
                    "not recorded (--no-grad)" if result.grad is None else "constant (not in --wrt)", "dim")}
         if checked:
             row["check"], row["mark"] = _check_cells(check, name, g, digits)
@@ -344,8 +354,8 @@ def _variables_table(result, check, digits: Digits):
     rows = _variable_rows(result, check, digits)
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     table.add_column("variable", overflow="fold")
-    table.add_column("value", justify="right", no_wrap=True, overflow="fold")
-    table.add_column("gradient", justify="right", no_wrap=True, overflow="fold")
+    table.add_column("value", justify="right", overflow="fold")
+    table.add_column("gradient", justify="right", overflow="fold")
     if "check" in rows[0]:
         table.add_column(_check_header(check), overflow="fold")
         table.add_column("", no_wrap=True)
@@ -356,16 +366,18 @@ def _variables_table(result, check, digits: Digits):
     return digits.table(table)
 
 
-def _variables_stacked(result, check, digits: Digits):
+def _variables_stacked(result, check, digits: Digits, wrap: bool):
     from rich.table import Table
     from rich.text import Text
     table = Table(show_edge=False, pad_edge=False, box=None, show_header=False)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
     for row in _variable_rows(result, check, digits):
+        value, grad = row["value"], row["gradient"]
+        value.no_wrap = grad.no_wrap = not wrap          # an array on one line, or wrapped between elements
         table.add_row(row["name"], "")
-        table.add_row("  value", row["value"])
-        table.add_row("  gradient", row["gradient"])
+        table.add_row("  value", value)
+        table.add_row("  gradient", grad)
         if "check" in row:
             table.add_row("  " + _check_header(check), Text.assemble(row["check"], "  ", row["mark"]))
         if row.get("difference"):
@@ -382,7 +394,7 @@ def _retained_table(nodes, digits: Digits):
     table.add_column("value", justify="right", overflow="fold")
     table.add_column("gradient (retained)", justify="right", overflow="fold")
     for n in nodes:
-        table.add_row(Text(_one_line(n.text), "bold"), digits.value(n.value), Text(digits.value(n.grad), "green"))
+        table.add_row(Text(_one_line(n.text), "bold"), digits.cell(n.value), digits.cell(n.grad, "green"))
     return digits.table(table)
 
 
@@ -543,34 +555,59 @@ def batch_tsv(rec) -> str:
     return "\n".join(f"{rec.line}\t{row}" for row in rows)
 
 
+def _batch_rows(records, digits: Digits):
+    """Per job: "value" or "error", line, expression, value (or the error's kind), gradients (or
+    the error's message), check."""
+    from rich.text import Text
+    for rec in records:
+        expr = _one_line(_clean(rec.expr))
+        if rec.error is not None:
+            where = f" (column {rec.column})" if rec.column else ""
+            yield ("error", str(rec.line), expr, Text(f"{rec.error_type} error{where}", "red"),
+                   [Text(_clean(rec.error.message), "red")], Text(""))
+        elif rec.symbolic is not None:
+            grads = [Text(f"∂/∂{k} = {v}") for k, v in rec.symbolic.grad_text().items()]
+            yield "value", str(rec.line), expr, Text(str(rec.symbolic.value_text())), grads, Text("symbolic")
+        else:
+            r = rec.result
+            grads = [Text(f"∂/∂{k} = {digits.short(v)}", overflow="fold") for k, v in (r.grad or {}).items()]
+            status = rec.check.status
+            mark = {"ok": ("ok ✓", "green"), "mismatch": ("MISMATCH ✗", "bold red")}.get(status, (status, "dim"))
+            yield "value", str(rec.line), expr, digits.cell(r.value), grads, Text(*mark)
+
+
 def batch_table(records, digits: Digits | None = None):
     """One Rich table for a whole batch."""
     from rich.table import Table
     from rich.text import Text
 
-    short = (digits or Digits()).short
+    digits = digits or Digits()
     table = Table(header_style="bold", show_lines=False)
     table.add_column("line", justify="right", style="dim", no_wrap=True)
-    table.add_column("expression")
-    table.add_column("value", justify="right")
-    table.add_column("gradient")
-    table.add_column("check")
-    for rec in records:
-        expr = _one_line(_clean(rec.expr))
-        if rec.error is not None:
-            where = f" (column {rec.column})" if rec.column else ""
-            table.add_row(str(rec.line), expr, Text(f"{rec.error_type} error{where}", "red"),
-                          Text(_clean(rec.error.message), "red"), "")
-        elif rec.symbolic is not None:
-            grads = "\n".join(f"∂/∂{k} = {v}" for k, v in rec.symbolic.grad_text().items())
-            table.add_row(str(rec.line), expr, str(rec.symbolic.value_text()), grads, "symbolic")
-        else:
-            r = rec.result
-            grads = "\n".join(f"∂/∂{k} = {short(v)}" for k, v in (r.grad or {}).items())
-            status = rec.check.status
-            mark = {"ok": ("ok ✓", "green"), "mismatch": ("MISMATCH ✗", "bold red")}.get(status, (status, "dim"))
-            table.add_row(str(rec.line), expr, short(r.value), grads, Text(*mark))
-    return table
+    table.add_column("expression", overflow="fold")
+    table.add_column("value", justify="right", overflow="fold")
+    table.add_column("gradient", overflow="fold")
+    table.add_column("check", overflow="fold")
+    for _, line, expr, value, grads, check in _batch_rows(records, digits):
+        table.add_row(line, expr, value, Text("\n").join(grads), check)
+    return digits.table(table)
+
+
+def batch_stacked(records, digits: Digits | None = None):
+    """batch_table for a narrow terminal: each job a block of lines."""
+    from rich.table import Table
+    from rich.text import Text
+
+    digits = digits or Digits()
+    table = Table(show_edge=False, pad_edge=False, box=None, show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for kind, line, expr, value, grads, check in _batch_rows(records, digits):
+        table.add_row(Text(f"line {line}", "bold"), Text.assemble(expr, "  ", check))
+        table.add_row(f"  {kind}", value)
+        for g in grads:
+            table.add_row("", g)
+    return digits.table(table)
 
 
 # -- graph exports -------------------------------------------------------------------
@@ -651,7 +688,7 @@ def matrix_table(title: str, rows: list[str], cols: list[str], m: np.ndarray, di
         table.add_column(Text(c), justify="right", no_wrap=True)
     for label, row in zip(rows, m):
         table.add_row(Text(label, "bold"), *(digits.num(x) for x in row))
-    return table
+    return digits.table(table)
 
 
 def minimum_record(m) -> dict:
@@ -666,15 +703,15 @@ def minimum_table(m, digits: Digits | None = None):
     from rich.text import Text
     digits = digits or Digits()
     table = Table(show_edge=False, box=None, pad_edge=False, header_style="bold")
-    table.add_column("variable")
-    table.add_column("argmin", justify="right", no_wrap=True)
-    table.add_column("gradient", justify="right", no_wrap=True)
+    table.add_column("variable", overflow="fold")
+    table.add_column("argmin", justify="right", overflow="fold")
+    table.add_column("gradient", justify="right", overflow="fold")
     for k, v in m.argmin.items():
         g = m.grad.get(k)
-        table.add_row(Text(k, "bold"), digits.value(v), "" if g is None else digits.value(g))
+        table.add_row(Text(k, "bold"), digits.cell(v), "" if g is None else digits.cell(g))
     style = "green" if m.converged else ("bold red" if m.reason == "diverged" else "yellow")
     steps = f"{m.steps} step" + ("" if m.steps == 1 else "s")
     summary = Text.assemble(("minimum ", "bold"), (digits.num(m.value), "bold cyan"),
                             f"   |gradient| {m.grad_norm:.3g}   {steps} of {m.optimizer} (lr {m.lr:g})   ",
                             (m.reason, style))
-    return Group(Text.assemble((_one_line(m.expr.source), "bold")), Text(""), table, Text(""), summary)
+    return Group(Text.assemble((_one_line(m.expr.source), "bold")), Text(""), digits.table(table), Text(""), summary)

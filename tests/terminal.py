@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 from dataclasses import dataclass
 
@@ -82,9 +83,9 @@ def run(args: list[str], *, cols: int = 80, rows: int = 50, stdout: str = "tty",
                             env=env or environment(cols), start_new_session=True,
                             preexec_fn=_controlling_terminal)
     os.close(follower)
-    if stdin is not None and stdin != "tty":
-        proc.stdin.write(stdin.encode("utf-8", "surrogateescape"))
-        proc.stdin.close()
+    if stdin is not None and stdin != "tty":         # fed beside the reading below: no pipe fills up
+        threading.Thread(target=_feed, args=(proc.stdin, stdin.encode("utf-8", "surrogateescape")),
+                         daemon=True).start()
     raw, piped = bytearray(), {"out": bytearray(), "err": bytearray()}
     streams = {leader: raw}
     if proc.stdout is not None:
@@ -134,6 +135,14 @@ def run(args: list[str], *, cols: int = 80, rows: int = 50, stdout: str = "tty",
         elif (stdout if name == "out" else stderr) == "pipe":
             outputs[name] = piped[name].decode("utf-8", "replace")
     return Shown(code, screen_of(bytes(raw), cols), bytes(raw), outputs.get("out"), outputs.get("err"))
+
+
+def _feed(pipe, data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError):
+        pass
 
 
 def _controlling_terminal() -> None:
