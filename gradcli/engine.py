@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import warnings
 
 import numpy as np
 
@@ -128,19 +129,43 @@ def _as_array(data) -> np.ndarray:
     return arr[()] if arr.ndim == 0 else arr
 
 
+NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
+
+
 class Tensor:
     """An array with autograd: requires_grad, grad, grad_fn, backward()."""
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
+    # gradcli's own code reads and writes the `_grad` slot: the `grad` property (which warns,
+    # as PyTorch does) is for users, and stays out of the hot loops.
+    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_retains_grad", "__weakref__")
     __array_priority__ = 1000       # numpy scalars defer to Tensor's operators
 
     def __init__(self, data, requires_grad: bool = False, grad_fn: Function | None = None):
         self.data = _as_array(data)
         self.requires_grad = requires_grad
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.grad_fn = grad_fn
         self._retains_grad = False
 
     # -- PyTorch-like surface -------------------------------------------------
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient backward() left here; reading it on a non-leaf that keeps none warns."""
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+        if value is not None and value.shape != self.shape:
+            raise GradOutputError(f"assigned grad has shape {list(value.shape)}; the tensor's is {list(self.shape)}")
+        self._grad = value
+
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
@@ -202,10 +227,10 @@ class Tensor:
         grads = gradients(self, gradient, retain_graph=retain_graph or create_graph,
                           create_graph=create_graph, keep=_kept)
         for t, g in grads.items():
-            if t.is_leaf:
-                t.grad = g if t.grad is None else (t.grad + g if create_graph else Tensor(t.grad.data + g.data))
+            if t.is_leaf and t._grad is not None:
+                t._grad = t._grad + g if create_graph else Tensor(t._grad.data + g.data)
             else:
-                t.grad = g
+                t._grad = g
 
     def __repr__(self) -> str:
         body = np.array2string(np.asarray(self.data), separator=", ", precision=4)
@@ -258,7 +283,7 @@ def _wrap(data, requires_grad: bool = False, grad_fn=None) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.data = data if type(data) in (np.ndarray, np.float64) else _as_array(data)
     t.requires_grad = requires_grad
-    t.grad = None
+    t._grad = None
     t.grad_fn = grad_fn
     t._retains_grad = False
     return t
