@@ -211,6 +211,32 @@ class Tensor:
             raise ShapeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return float(np.reshape(self.data, ()))
 
+    def __float__(self) -> float:
+        return self.item()
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ShapeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
+        return bool(self.item())
+
+    def __format__(self, spec: str) -> str:
+        # As PyTorch: a 0-D tensor formats as its number (f"{a.grad}" prints 3.0), others as repr.
+        return format(self.item(), spec) if self.data.ndim == 0 else format(repr(self), spec)
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros, in place (a.grad.zero_() between backward calls); returns self."""
+        if self.requires_grad and (is_grad_enabled() or not self.is_leaf):
+            raise GradOutputError("a Tensor that requires grad is being used in an in-place operation",
+                                  hint="zero its gradient instead (t.grad.zero_() or t.grad = None), "
+                                       "or a leaf under no_grad()")
+        # A fresh array, not a write into the old one: gradients may share an array (a + b
+        # passes one gradient to both), and zeroing one must leave the others be.
+        self.data = np.float64(0.0) if self.data.ndim == 0 else np.zeros_like(self.data)
+        return self
+
     def tolist(self):
         return self.data.tolist()
 
@@ -259,14 +285,39 @@ class Tensor:
     def __getitem__(self, index):
         return F.index(self, index=index if isinstance(index, tuple) else (index,))
 
+    def pow(self, exponent): return F.pow(self, exponent)
+
     @property
     def T(self) -> "Tensor":
         return F.transpose(self)
+
+    def t(self) -> "Tensor":
+        """The transpose of a matrix (a vector or a number as it is), like torch's t()."""
+        if self.data.ndim > 2:
+            raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but this one has {self.data.ndim}",
+                             hint="use .T (every axis reversed) for more dimensions")
+        return F.transpose(self)
+
+    # Comparisons give 1.0/0.0 and carry no gradient (PyTorch gives bools; gradcli's tensors
+    # are all float64). Tensors stay hashable by identity: the engine keys dicts by them.
+    __hash__ = object.__hash__
+    def __eq__(self, o): return _compare(np.equal, self, o)
+    def __ne__(self, o): return _compare(np.not_equal, self, o)
+    def __lt__(self, o): return _compare(np.less, self, o)
+    def __le__(self, o): return _compare(np.less_equal, self, o)
+    def __gt__(self, o): return _compare(np.greater, self, o)
+    def __ge__(self, o): return _compare(np.greater_equal, self, o)
 
     def sum(self): return F.sum(self)
     def mean(self): return F.mean(self)
     def exp(self): return F.exp(self)
     def log(self): return F.log(self)
+
+
+def _compare(ufunc, a: Tensor, b) -> Tensor:
+    if not isinstance(b, (Tensor, np.ndarray, int, float, np.number)):
+        return NotImplemented           # t == None is False, as for any object
+    return _wrap(ufunc(a.data, _as_array(b)).astype(np.float64))
 
 
 def _kept(t: "Tensor") -> bool:

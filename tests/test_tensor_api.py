@@ -5,11 +5,193 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from gradcli import GradOutputError, tensor
+from gradcli import GradOutputError, ShapeError, Tensor, no_grad, tensor
+from gradcli.engine import gradients
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- the tutorial's examples, written with the Tensor API ------------------------------
+def test_tutorial_scalar_product_prints_as_pytorch():
+    a = tensor(2.0, requires_grad=True)
+    b = tensor(3.0, requires_grad=True)
+    y = a * b
+    y.backward()
+    assert f"Gradient of a: {a.grad}" == "Gradient of a: 3.0"        # a 0-D tensor formats as its number
+    assert f"Gradient of b: {b.grad}" == "Gradient of b: 2.0"
+    assert repr((a.grad, b.grad)) == "(tensor(3.), tensor(2.))"
+
+
+def test_tutorial_grad_output_prints_as_pytorch():
+    x = tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y.backward(tensor([1.0, 1.0, 1.0]))
+    assert f"Gradient of x: {x.grad}" == "Gradient of x: tensor([2., 2., 2.])"
+
+
+def test_tutorial_no_grad_prints_as_pytorch():
+    x = tensor(2.0, requires_grad=True)
+    with no_grad():
+        y = x * 2
+    assert f"Requires grad of y: {y.requires_grad}" == "Requires grad of y: False"
+
+
+def test_tutorial_graph_of_a_times_b_plus_c():
+    a, b, c = (tensor(v, requires_grad=True) for v in (2.0, 3.0, 4.0))
+    y = a * b + c
+    assert [t.is_leaf for t in (a, b, c, y)] == [True, True, True, False]
+    y.backward()
+    assert (float(a.grad), float(b.grad), float(c.grad)) == (3.0, 2.0, 1.0)
+    assert float(y) == 10.0 and int(y) == 10
+
+
+def test_pow_sum_backward_zero_and_again():
+    x = tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.pow(2).sum()
+    y.backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    assert x.grad.zero_() is x.grad
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+    x.pow(3).sum().backward()                    # accumulates into the zeroed gradient
+    assert x.grad.tolist() == [3.0, 12.0, 27.0]
+    assert float(y) == 14.0
+
+
+# -- conversions ---------------------------------------------------------------------
+@pytest.mark.parametrize("data, as_float, as_int", [
+    (2.5, 2.5, 2), (-2.7, -2.7, -2), ([4.0], 4.0, 4), ([[7.0]], 7.0, 7),
+])
+def test_float_and_int_of_a_one_element_tensor(data, as_float, as_int):
+    t = tensor(data, requires_grad=True)
+    assert float(t) == as_float and type(float(t)) is float
+    assert int(t) == as_int and type(int(t)) is int
+
+
+@pytest.mark.parametrize("convert", [float, int, bool], ids=lambda f: f.__name__)
+def test_converting_a_tensor_of_several_elements_names_the_count(convert):
+    with pytest.raises(ShapeError, match="3 elements"):
+        convert(tensor([1.0, 2.0, 3.0]))
+
+
+def test_format_spec_applies_to_a_number():
+    assert f"{tensor(3.14159):.2f}" == "3.14"
+    assert f"{tensor([1.0, 2.0])}" == "tensor([1., 2.])"
+
+
+# -- zero_ ---------------------------------------------------------------------------
+def test_zero_leaves_other_gradients_alone():
+    a = tensor(2.0, requires_grad=True)
+    b = tensor(3.0, requires_grad=True)
+    (a + b).backward()                           # one gradient flows to both
+    a.grad.zero_()
+    assert (float(a.grad), float(b.grad)) == (0.0, 1.0)
+
+
+def test_zero_of_a_matrix_keeps_its_shape():
+    m = tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert m.zero_().tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_zero_refuses_a_tensor_the_graph_needs():
+    w = tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(GradOutputError, match="in-place"):
+        w.zero_()
+    with pytest.raises(GradOutputError, match="in-place"):
+        (w * 2).zero_()
+    with no_grad():
+        assert w.zero_().tolist() == [0.0, 0.0]  # a parameter reset, as in PyTorch
+    assert w.requires_grad
+
+
+# -- pow and t() -------------------------------------------------------------------
+@pytest.mark.parametrize("exponent", [2, 0.5, tensor(3.0, requires_grad=True)], ids=["2", "0.5", "tensor"])
+def test_pow_is_the_power_operator(exponent):
+    x = tensor([1.5, 2.0], requires_grad=True)
+    x2 = tensor([1.5, 2.0], requires_grad=True)
+    y, y2 = x.pow(exponent), x2 ** exponent
+    assert y.grad_fn.name() == y2.grad_fn.name() == "PowBackward1"
+    assert y.tolist() == y2.tolist()
+    y.sum().backward()
+    y2.sum().backward()
+    assert x.grad.tolist() == x2.grad.tolist()
+
+
+def test_t_transposes_a_matrix_and_its_gradient():
+    m = tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    mt = m.t()
+    assert mt.shape == (3, 2) and mt.tolist() == [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
+    (mt * tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 2.0]])).sum().backward()
+    assert m.grad.tolist() == [[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]]
+
+
+@pytest.mark.parametrize("data", [3.0, [1.0, 2.0]], ids=["0-D", "1-D"])
+def test_t_leaves_a_vector_or_number_as_it_is(data):
+    assert tensor(data).t().tolist() == tensor(data).tolist()
+
+
+def test_t_refuses_more_than_two_dimensions():
+    with pytest.raises(ShapeError, match="<= 2 dimensions.*3"):
+        tensor(np.zeros((2, 2, 2))).t()
+
+
+# -- comparisons: 1.0/0.0, no gradient --------------------------------------------
+X = [1.0, 2.0, 3.0]
+COMPARISONS = [
+    ("x < 2", lambda x: x < 2, [1, 0, 0]),
+    ("x <= 2", lambda x: x <= 2, [1, 1, 0]),
+    ("x > 2", lambda x: x > 2, [0, 0, 1]),
+    ("x >= 2", lambda x: x >= 2, [0, 1, 1]),
+    ("x == 2", lambda x: x == 2, [0, 1, 0]),
+    ("x != 2", lambda x: x != 2, [1, 0, 1]),
+    ("2 < x", lambda x: 2 < x, [0, 0, 1]),
+    ("2.0 == x", lambda x: 2.0 == x, [0, 1, 0]),
+    ("np.float64(2) >= x", lambda x: np.float64(2) >= x, [1, 1, 0]),
+    ("x < tensor", lambda x: x < tensor([3.0, 1.0, 3.0]), [1, 0, 0]),
+    ("x == x", lambda x: x == x, [1, 1, 1]),
+    ("x > array", lambda x: x > np.array([0.0, 2.0, 4.0]), [1, 0, 0]),
+    ("x >= broadcast", lambda x: x >= tensor([[2.0], [3.0]]), [[0, 1, 1], [0, 0, 1]]),
+]
+
+
+@pytest.mark.parametrize("text, compare, expected", COMPARISONS, ids=[c[0] for c in COMPARISONS])
+def test_comparisons_give_ones_and_zeros_without_grad(text, compare, expected):
+    x = tensor(X, requires_grad=True)
+    out = compare(x)
+    assert type(out) is Tensor
+    assert out.tolist() == np.array(expected, dtype=float).tolist()
+    assert not out.requires_grad and out.grad_fn is None
+
+
+def test_a_comparison_mask_passes_no_gradient_of_its_own():
+    x = tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    ((x > 0) * x * x).sum().backward()           # d/dx mask*x^2 = mask*2x: the mask is constant
+    assert x.grad.tolist() == [0.0, 1.0, 4.0]
+
+
+def test_a_one_element_comparison_is_a_truth_value():
+    x = tensor(2.0)
+    assert bool(x > 1) and not (x < 1)
+    assert [v for v in (1.0, 3.0) if tensor(v) > 2] == [3.0]
+
+
+def test_comparing_with_none_or_text_is_plain_identity():
+    x = tensor(1.0)
+    assert (x == None) is False and (x != None) is True        # noqa: E711
+    assert (x == "1") is False
+    with pytest.raises(TypeError):
+        x < "1"
+
+
+def test_tensors_hash_by_identity_so_the_engine_can_key_dicts_by_them():
+    a, b = tensor(1.0, requires_grad=True), tensor(1.0, requires_grad=True)
+    seen = {a: "a", b: "b"}                       # equal values, two keys
+    assert seen[a] == "a" and seen[b] == "b" and len(seen) == 2
+    y = a * b + a
+    grads = gradients(y)
+    assert (float(grads[a]), float(grads[b])) == (2.0, 1.0)
 
 
 # -- reading .grad: a non-leaf that keeps no gradient warns, as PyTorch does -----------
@@ -71,3 +253,4 @@ def test_the_cli_reads_gradients_without_the_warning(args):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
