@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import warnings
+from typing import Callable
 
 import numpy as np
 
@@ -308,11 +309,6 @@ class Tensor:
     def __gt__(self, o): return _compare(np.greater, self, o)
     def __ge__(self, o): return _compare(np.greater_equal, self, o)
 
-    def sum(self): return F.sum(self)
-    def mean(self): return F.mean(self)
-    def exp(self): return F.exp(self)
-    def log(self): return F.log(self)
-
 
 def _compare(ufunc, a: Tensor, b) -> Tensor:
     if not isinstance(b, (Tensor, np.ndarray, int, float, np.number)):
@@ -361,6 +357,23 @@ def dispatcher(op):
                 return apply(op, *xs, **attrs)
         return forward(*xs, **attrs)
     call.__name__ = op.key
+    return call
+
+
+def function(name: str, rows) -> "Callable":
+    """gradcli.<name> and Tensor.<name>: the row of that name taking as many inputs as the call
+    gives (max(x) reduces, max(x, y) is elementwise, as torch.max); always returns a Tensor."""
+    by_arity = {op.arity: op for op in rows}
+
+    def call(*xs, **attrs):
+        op = by_arity.get(len(xs))
+        if op is None:
+            counts = " or ".join(map(str, sorted(by_arity)))
+            raise TypeError(f"{name}() takes {counts} tensor argument{'s' * (counts != '1')} ({len(xs)} given)")
+        return apply(op, *xs, **attrs)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = " / ".join(f"{name}({', '.join('xyz'[:op.arity])}): op {op.key!r}, backward {op.grad_fn}"
+                              for op in sorted(rows, key=lambda op: op.arity))
     return call
 
 

@@ -1,5 +1,7 @@
 """The Python API as PyTorch's autograd tutorial uses it: conversions, in-place zeroing,
 comparisons, the op table's functions as methods and functions, .grad warnings, repr."""
+import importlib
+import pkgutil
 import subprocess
 import sys
 import warnings
@@ -8,8 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import gradcli
 from gradcli import GradOutputError, ShapeError, Tensor, no_grad, tensor
 from gradcli.engine import gradients
+from gradcli.ops import TENSOR_FUNCTIONS, functions
+from test_ops import numeric_vjp, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +63,14 @@ def test_pow_sum_backward_zero_and_again():
     x.pow(3).sum().backward()                    # accumulates into the zeroed gradient
     assert x.grad.tolist() == [3.0, 12.0, 27.0]
     assert float(y) == 14.0
+
+
+def test_an_elementwise_chain_with_methods():
+    x = tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = x.tanh().pow(2).mean()
+    y.backward()
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(x.grad.data, 2 * t * (1 - t * t) / 3, rtol=1e-15)
 
 
 # -- conversions ---------------------------------------------------------------------
@@ -253,4 +266,72 @@ def test_the_cli_reads_gradients_without_the_warning(args):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+# -- the op table's functions, as x.<name>(...) and gradcli.<name>(x, ...) ---------
+NAMED = [(name, op) for name, rows in functions().items() for op in rows]
+CALLS = [pytest.param(name, op, shapes, attrs, id=f"{name}/{op.key}-{shapes}-{attrs}".replace(" ", ""))
+         for name, op in NAMED for shapes, attrs in op.domain.cases]
+
+
+def test_every_function_name_of_the_table_is_generated():
+    for module in pkgutil.iter_modules(gradcli.__path__):        # a submodule must not shadow a name
+        if module.name != "__main__":
+            importlib.import_module(f"gradcli.{module.name}")
+    assert set(TENSOR_FUNCTIONS) == set(functions())
+    for name, fn in TENSOR_FUNCTIONS.items():
+        assert getattr(gradcli, name) is fn, name
+        assert getattr(Tensor, name) is fn, f"Tensor defines its own {name}"
+    # The elementwise functions and the reductions the tutorial's readers expect, at least.
+    assert {"sin", "cos", "tanh", "exp", "log", "sqrt", "abs", "sigmoid", "relu", "softplus", "erf",
+            "sign", "heaviside", "atan2", "max", "min", "sum", "mean", "prod", "norm", "logsumexp",
+            "softmax"} <= set(TENSOR_FUNCTIONS)
+
+
+@pytest.mark.parametrize("form", ["method", "function"])
+@pytest.mark.parametrize("name, op, shapes, attrs", CALLS)
+def test_generated_call_matches_the_row_and_finite_differences(name, op, shapes, attrs, form):
+    rng = np.random.default_rng(3)
+    xs = [sample(rng, op, s) for s in shapes]
+    leaves = [tensor(x, requires_grad=True) for x in xs]
+    out = getattr(leaves[0], name)(*leaves[1:], **attrs) if form == "method" \
+        else getattr(gradcli, name)(*leaves, **attrs)
+    assert out.grad_fn.name() == op.grad_fn
+    np.testing.assert_array_equal(out.data, op.forward(*xs, **attrs))
+    g = rng.normal(size=out.shape)
+    grads = gradients(out, tensor(g))
+    for i, leaf in enumerate(leaves):
+        numeric = numeric_vjp(op, xs, attrs, g, i)
+        np.testing.assert_allclose(grads[leaf].data, numeric, rtol=1e-6, atol=1e-7,
+                                   err_msg=f"{name} input {i}: analytic {grads[leaf].data} vs numeric {numeric}")
+
+
+@pytest.mark.parametrize("name, reduce_fn, pair_fn", [
+    ("max", "MaxBackward1", "MaximumBackward0"), ("min", "MinBackward1", "MinimumBackward0")])
+def test_max_and_min_pick_their_row_by_the_number_of_arguments(name, reduce_fn, pair_fn):
+    x = tensor([1.0, 5.0, 3.0], requires_grad=True)
+    y = tensor([4.0, 2.0, 3.5])
+    reduced, paired = getattr(x, name)(), getattr(x, name)(y)
+    assert reduced.grad_fn.name() == reduce_fn and reduced.shape == ()
+    assert paired.grad_fn.name() == pair_fn and paired.tolist() == getattr(np, name + "imum")(x.data, y.data).tolist()
+    assert getattr(gradcli, name)(x, y).tolist() == paired.tolist()
+    with pytest.raises(TypeError, match=rf"{name}\(\) takes 1 or 2 tensor arguments \(3 given\)"):
+        getattr(gradcli, name)(x, y, y)
+
+
+def test_a_generated_function_takes_numbers_and_returns_a_tensor():
+    out = gradcli.sin(0.0)
+    assert type(out) is Tensor and float(out) == 0.0 and not out.requires_grad
+    assert gradcli.atan2(1.0, 1.0).item() == pytest.approx(np.pi / 4, rel=1e-15)
+    with pytest.raises(TypeError, match=r"sin\(\) takes 1 tensor argument \(2 given\)"):
+        tensor(1.0).sin(2.0)
+
+
+def test_reductions_take_their_row_attrs():
+    m = tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    assert m.sum(axis=0).tolist() == [5.0, 7.0, 9.0]
+    assert m.sum(axis=-1, keepdims=True).tolist() == [[6.0], [15.0]]
+    m.mean().backward()
+    assert m.grad.tolist() == [[1 / 6] * 3] * 2
+    np.testing.assert_allclose(m.exp().log().data, m.data, rtol=1e-15)
 
