@@ -335,3 +335,58 @@ def test_reductions_take_their_row_attrs():
     assert m.grad.tolist() == [[1 / 6] * 3] * 2
     np.testing.assert_allclose(m.exp().log().data, m.data, rtol=1e-15)
 
+
+# -- repr: PyTorch's text ----------------------------------------------------------
+REPRS = [
+    (tensor(3.0), "tensor(3.)"),
+    (tensor(-0.0), "tensor(-0.)"),
+    (tensor(2.5), "tensor(2.5000)"),
+    (tensor(2.0, requires_grad=True), "tensor(2., requires_grad=True)"),
+    (tensor([1.0, 2.5]), "tensor([1.0000, 2.5000])"),
+    (tensor([1.0, 2.0, 3.0]), "tensor([1., 2., 3.])"),
+    (tensor([-1.0, 10.0]), "tensor([-1., 10.])"),
+    (tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
+     "tensor([[1., 2.],\n        [3., 4.]], requires_grad=True)"),
+    (tensor([[1.5, -2.25], [3.0, 400.0]]),
+     "tensor([[  1.5000,  -2.2500],\n        [  3.0000, 400.0000]])"),
+    (tensor([1e-5, 1.0]), "tensor([1.0000e-05, 1.0000e+00])"),
+    (tensor([1.0, 1e4]), "tensor([1.0000e+00, 1.0000e+04])"),
+    (tensor([np.nan, 1.0, -np.inf]), "tensor([nan, 1., -inf])"),
+    (tensor([0.0, 0.0]), "tensor([0., 0.])"),
+    (tensor([]), "tensor([])"),
+    (tensor(np.zeros((0, 3))), "tensor([], size=(0, 3))"),
+    (tensor(np.arange(8.0).reshape(2, 2, 2)),
+     "tensor([[[0., 1.],\n         [2., 3.]],\n\n        [[4., 5.],\n         [6., 7.]]])"),
+    (tensor(np.arange(12.0)),                   # wraps at 80 columns, continuation under the first
+     "tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11.])"),
+    (tensor(np.arange(20.0) / 4),
+     "tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000, 1.2500, 1.5000, 1.7500, 2.0000,\n"
+     "        2.2500, 2.5000, 2.7500, 3.0000, 3.2500, 3.5000, 3.7500, 4.0000, 4.2500,\n"
+     "        4.5000, 4.7500])"),
+    (tensor(np.arange(1001.0) % 7),             # more than 1000 numbers: three at each end
+     "tensor([0., 1., 2.,  ..., 4., 5., 6.])"),
+]
+
+
+@pytest.mark.parametrize("t, expected", REPRS, ids=[r for _, r in REPRS])
+def test_repr_is_pytorchs(t, expected):
+    assert repr(t) == expected
+
+
+def test_repr_names_the_grad_fn_and_aligns_rows():
+    x = tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert repr(x * x) == "tensor([[ 1.,  4.],\n        [ 9., 16.]], grad_fn=<MulBackward0>)"
+    assert repr((x * x).sum()) == "tensor(30., grad_fn=<SumBackward0>)"
+
+
+def test_a_suffix_that_would_pass_80_columns_gets_its_own_line():
+    t = tensor(np.arange(9.0) / 8, requires_grad=True) * 1
+    assert repr(t) == ("tensor([0.0000, 0.1250, 0.2500, 0.3750, 0.5000, 0.6250, 0.7500, 0.8750, 1.0000],\n"
+                       "       grad_fn=<MulBackward0>)")
+
+
+def test_repr_of_extreme_magnitudes_is_scientific_and_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no numpy overflow warning from the format choice
+        assert repr(tensor([1e300, 1e-300])) == "tensor([1.0000e+300, 1.0000e-300])"
+        assert repr(tensor([1e9, -2.0])) == "tensor([ 1.0000e+09, -2.0000e+00])"
