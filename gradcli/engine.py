@@ -5,7 +5,9 @@ A Tensor made by an op whose inputs require grad records a `Function` (its
 a DAG of tensors; `gradients()` walks it in reverse topological order with an
 explicit stack and returns a fresh dict tensor -> gradient. `Tensor.backward()`
 writes leaf `.grad` (accumulating, as PyTorch does) and retained non-leaf grads
-from that dict. The engine knows ops only through the rows it is handed.
+from that dict. The engine knows ops only through the rows it is handed; the
+Tensor methods named after the table's functions (x.sin(), x.max(y)) are made
+by `function()` and attached by gradcli.ops, one per name.
 """
 from __future__ import annotations
 
