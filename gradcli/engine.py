@@ -5,12 +5,17 @@ A Tensor made by an op whose inputs require grad records a `Function` (its
 a DAG of tensors; `gradients()` walks it in reverse topological order with an
 explicit stack and returns a fresh dict tensor -> gradient. `Tensor.backward()`
 writes leaf `.grad` (accumulating, as PyTorch does) and retained non-leaf grads
-from that dict. The engine knows ops only through the rows it is handed.
+from that dict. The engine knows ops only through the rows it is handed; the
+Tensor methods named after the table's functions (x.sin(), x.max(y)) are made
+by `function()` and attached by gradcli.ops, one per name.
 """
 from __future__ import annotations
 
 import contextlib
 import gc
+import math
+import warnings
+from typing import Callable
 
 import numpy as np
 
@@ -128,19 +133,43 @@ def _as_array(data) -> np.ndarray:
     return arr[()] if arr.ndim == 0 else arr
 
 
+NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
+
+
 class Tensor:
     """An array with autograd: requires_grad, grad, grad_fn, backward()."""
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
+    # gradcli's own code reads and writes the `_grad` slot: the `grad` property (which warns,
+    # as PyTorch does) is for users, and stays out of the hot loops.
+    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_retains_grad", "__weakref__")
     __array_priority__ = 1000       # numpy scalars defer to Tensor's operators
 
     def __init__(self, data, requires_grad: bool = False, grad_fn: Function | None = None):
         self.data = _as_array(data)
         self.requires_grad = requires_grad
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.grad_fn = grad_fn
         self._retains_grad = False
 
     # -- PyTorch-like surface -------------------------------------------------
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient backward() left here; reading it on a non-leaf that keeps none warns."""
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+        if value is not None and value.shape != self.shape:
+            raise GradOutputError(f"assigned grad has shape {list(value.shape)}; the tensor's is {list(self.shape)}")
+        self._grad = value
+
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
@@ -186,6 +215,32 @@ class Tensor:
             raise ShapeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return float(np.reshape(self.data, ()))
 
+    def __float__(self) -> float:
+        return self.item()
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ShapeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
+        return bool(self.item())
+
+    def __format__(self, spec: str) -> str:
+        # As PyTorch: a 0-D tensor formats as its number (f"{a.grad}" prints 3.0), others as repr.
+        return format(self.item(), spec) if self.data.ndim == 0 else format(repr(self), spec)
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros, in place (a.grad.zero_() between backward calls); returns self."""
+        if self.requires_grad and (is_grad_enabled() or not self.is_leaf):
+            raise GradOutputError("a Tensor that requires grad is being used in an in-place operation",
+                                  hint="zero its gradient instead (t.grad.zero_() or t.grad = None), "
+                                       "or a leaf under no_grad()")
+        # A fresh array, not a write into the old one: gradients may share an array (a + b
+        # passes one gradient to both), and zeroing one must leave the others be.
+        self.data = np.float64(0.0) if self.data.ndim == 0 else np.zeros_like(self.data)
+        return self
+
     def tolist(self):
         return self.data.tolist()
 
@@ -202,16 +257,18 @@ class Tensor:
         grads = gradients(self, gradient, retain_graph=retain_graph or create_graph,
                           create_graph=create_graph, keep=_kept)
         for t, g in grads.items():
-            if t.is_leaf:
-                t.grad = g if t.grad is None else (t.grad + g if create_graph else Tensor(t.grad.data + g.data))
+            if t.is_leaf and t._grad is not None:
+                t._grad = t._grad + g if create_graph else Tensor(t._grad.data + g.data)
             else:
-                t.grad = g
+                t._grad = g
 
     def __repr__(self) -> str:
-        body = np.array2string(np.asarray(self.data), separator=", ", precision=4)
+        suffixes = [f"size={tuple(self.shape)}"] if self.data.size == 0 and self.data.ndim != 1 else []
         if self.grad_fn is not None:
-            return f"tensor({body}, grad_fn=<{self.grad_fn.name()}>)"
-        return f"tensor({body}, requires_grad=True)" if self.requires_grad else f"tensor({body})"
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            suffixes.append("requires_grad=True")
+        return tensor_str(np.asarray(self.data), "tensor(", suffixes)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -234,14 +291,108 @@ class Tensor:
     def __getitem__(self, index):
         return F.index(self, index=index if isinstance(index, tuple) else (index,))
 
+    def pow(self, exponent): return F.pow(self, exponent)
+
     @property
     def T(self) -> "Tensor":
         return F.transpose(self)
 
-    def sum(self): return F.sum(self)
-    def mean(self): return F.mean(self)
-    def exp(self): return F.exp(self)
-    def log(self): return F.log(self)
+    def t(self) -> "Tensor":
+        """The transpose of a matrix (a vector or a number as it is), like torch's t()."""
+        if self.data.ndim > 2:
+            raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but this one has {self.data.ndim}",
+                             hint="use .T (every axis reversed) for more dimensions")
+        return F.transpose(self)
+
+    # Comparisons give 1.0/0.0 and carry no gradient (PyTorch gives bools; gradcli's tensors
+    # are all float64). Tensors stay hashable by identity: the engine keys dicts by them.
+    __hash__ = object.__hash__
+    def __eq__(self, o): return _compare(np.equal, self, o)
+    def __ne__(self, o): return _compare(np.not_equal, self, o)
+    def __lt__(self, o): return _compare(np.less, self, o)
+    def __le__(self, o): return _compare(np.less_equal, self, o)
+    def __gt__(self, o): return _compare(np.greater, self, o)
+    def __ge__(self, o): return _compare(np.greater_equal, self, o)
+
+
+# -- repr: PyTorch's layout (torch/_tensor_str.py) ------------------------------
+LINE_WIDTH, THRESHOLD, EDGE = 80, 1000, 3     # more than THRESHOLD numbers: EDGE at each end
+
+
+class _Numbers:
+    """One format for every number of a tensor, as PyTorch chooses it: whole numbers as `3.`,
+    others with 4 decimals, scientific when the magnitudes span more than 1000x or leave
+    [1e-4, 1e8]; right-aligned to the widest (zeros, inf and nan do not take part)."""
+
+    def __init__(self, shown: np.ndarray):
+        vals = shown[np.isfinite(shown) & (shown != 0)]
+        self.style, self.width = ".0f", 1
+        if vals.size:
+            big, small = np.max(np.abs(vals)), np.min(np.abs(vals))
+            whole = bool(np.all(vals == np.ceil(vals)))
+            if big / 1000 > small or big > 1e8 or (not whole and small < 1e-4):   # big/small overflows
+                self.style = ".4e"
+            elif not whole:
+                self.style = ".4f"
+            self.width = max(len(self.text(v)) for v in vals.tolist())
+
+    def text(self, v: float) -> str:
+        out = format(v, self.style)
+        return out + "." if self.style == ".0f" and math.isfinite(v) else out
+
+    def __call__(self, v: float) -> str:
+        return self.text(v).rjust(self.width)
+
+
+def _shown(a: np.ndarray, summarize: bool) -> np.ndarray:
+    """The numbers a repr shows, flat: all, or when summarizing the first and last EDGE of each axis."""
+    if not summarize or a.ndim == 0:
+        return np.ravel(a)
+    if a.shape[0] > 2 * EDGE:
+        a = np.concatenate((a[:EDGE], a[-EDGE:]))
+    return np.concatenate([_shown(row, True) for row in a]) if a.ndim > 1 else a
+
+
+def _nested(a: np.ndarray, indent: int, fmt: _Numbers, summarize: bool) -> str:
+    """Rows aligned under the first: each level of nesting indents one more column; a vector
+    wraps at LINE_WIDTH; blocks of a 3-D (or more) tensor are parted by blank lines."""
+    if a.ndim == 0:
+        return fmt(float(a))
+    def each(part):
+        return [fmt(v) for v in part.tolist()] if a.ndim == 1 else \
+            [_nested(row, indent + 1, fmt, summarize) for row in part]
+    cut = summarize and a.shape[0] > 2 * EDGE
+    parts = each(a[:EDGE]) + [" ..." if a.ndim == 1 else "..."] + each(a[-EDGE:]) if cut else each(a)
+    if a.ndim > 1:
+        return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+    per_line = max(1, (LINE_WIDTH - indent) // (fmt.width + 2))
+    lines = [", ".join(parts[i:i + per_line]) for i in range(0, len(parts), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def tensor_str(a: np.ndarray, prefix: str, suffixes: list[str]) -> str:
+    """prefix + the numbers + ", suffix" each (on a line of its own if it would pass LINE_WIDTH) + ")"."""
+    indent = len(prefix)
+    if a.size == 0:
+        out = prefix + "[]"
+    else:
+        summarize = a.size > THRESHOLD
+        out = prefix + _nested(a, indent, _Numbers(_shown(a, summarize)), summarize)
+    last = len(out) - out.rfind("\n") + 1        # the last line's length + 2, as PyTorch counts it
+    for suffix in suffixes:
+        if last + len(suffix) + 2 > LINE_WIDTH:
+            out += ",\n" + " " * indent + suffix
+            last = indent + len(suffix)
+        else:
+            out += ", " + suffix
+            last += len(suffix) + 2
+    return out + ")"
+
+
+def _compare(ufunc, a: Tensor, b) -> Tensor:
+    if not isinstance(b, (Tensor, np.ndarray, int, float, np.number)):
+        return NotImplemented           # t == None is False, as for any object
+    return _wrap(ufunc(a.data, _as_array(b)).astype(np.float64))
 
 
 def _kept(t: "Tensor") -> bool:
@@ -258,7 +409,7 @@ def _wrap(data, requires_grad: bool = False, grad_fn=None) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.data = data if type(data) in (np.ndarray, np.float64) else _as_array(data)
     t.requires_grad = requires_grad
-    t.grad = None
+    t._grad = None
     t.grad_fn = grad_fn
     t._retains_grad = False
     return t
@@ -285,6 +436,23 @@ def dispatcher(op):
                 return apply(op, *xs, **attrs)
         return forward(*xs, **attrs)
     call.__name__ = op.key
+    return call
+
+
+def function(name: str, rows) -> Callable:
+    """gradcli.<name> and Tensor.<name>: the row of that name taking as many inputs as the call
+    gives (max(x) reduces, max(x, y) is elementwise, as torch.max); always returns a Tensor."""
+    by_arity = {op.arity: op for op in rows}
+
+    def call(*xs, **attrs):
+        op = by_arity.get(len(xs))
+        if op is None:
+            counts = " or ".join(map(str, sorted(by_arity)))
+            raise TypeError(f"{name}() takes {counts} tensor argument{'s' * (counts != '1')} ({len(xs)} given)")
+        return apply(op, *xs, **attrs)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = " / ".join(f"{name}({', '.join('xyz'[:op.arity])}): op {op.key!r}, backward {op.grad_fn}"
+                              for op in sorted(rows, key=lambda op: op.arity))
     return call
 
 

@@ -72,7 +72,7 @@ class Result:
         index = {node.id: i for i, node in enumerate(self.nodes)}
         out = []
         for i, (node, t) in enumerate(zip(self.nodes, self.traced())):
-            g = t.grad if (t.is_leaf or t.retains_grad) else None
+            g = t._grad if (t.is_leaf or t.retains_grad) else None
             out.append(GraphNode(
                 id=i, op=node.op.symbol, text=node.text, value=_plain(t.data), shape=t.shape,
                 is_leaf=t.is_leaf, requires_grad=t.requires_grad,
@@ -441,7 +441,7 @@ def _traced(expr, nodes, bound, names, wrt, wrt_names, grad_output, grad: bool, 
                 order = [t for t in dict.fromkeys(tensors) if t.requires_grad]
                 found = gradients(root, seed, keep=_kept, order=order)
                 for t, g in found.items():
-                    t.grad = g
+                    t._grad = g
             by_name = {n: found[leaves[n]].data for n in wrt_names if leaves[n] in found}
             grads = _leaf_grads(wrt_names, bound, by_name, notes)
     return Result(expr=expr, value=_plain(root.data), grad=grads, values=bound, variables=names,

@@ -520,3 +520,10 @@ def functions() -> dict[str, list[Op]]:
 for _op in TABLE:
     if _op.forward is not None and _op.syntax is not LEAF:
         setattr(F, _op.key, engine.dispatcher(_op))
+
+# Every function of the expression language is also gradcli.<name>(x, ...) and x.<name>(...)
+# (x.sin(), x.max() and x.max(y), x.sum(axis=0)); a name the Tensor class defines itself wins.
+TENSOR_FUNCTIONS: dict[str, Callable] = {name: engine.function(name, rows) for name, rows in functions().items()}
+for _name, _fn in TENSOR_FUNCTIONS.items():
+    if _name not in vars(Tensor):
+        setattr(Tensor, _name, _fn)
