@@ -291,8 +291,6 @@ class Tensor:
     def __getitem__(self, index):
         return F.index(self, index=index if isinstance(index, tuple) else (index,))
 
-    def pow(self, exponent): return F.pow(self, exponent)
-
     @property
     def T(self) -> "Tensor":
         return F.transpose(self)
