@@ -51,7 +51,7 @@ def _rows(rows: list[tuple[str, str]], columns: int) -> list[str]:
     left = min(max((len(a) for a, _ in rows), default=0) + 2, max(12, columns // 3))
     out = []
     for a, b in rows:
-        body = textwrap.wrap(b, max(10, columns - left - 2)) or [""]
+        body = textwrap.wrap(b, max(10, columns - left - 2), break_on_hyphens=False, break_long_words=False) or [""]
         if len(a) + 2 > left:
             out.append(f"  {a}")
             out.extend(" " * (left + 2) + line for line in body)
@@ -63,9 +63,11 @@ def _rows(rows: list[tuple[str, str]], columns: int) -> list[str]:
 
 def command_help(spec: Command, columns: int | None = None) -> str:
     columns = columns or width()
-    wrap = textwrap.TextWrapper(columns - 2, initial_indent="  ", subsequent_indent="  ")
-    binds = " [--NAME VALUE ...]" if not spec.arg.many else " [--NAME VALUE ...]"
-    lines = [f"Usage: gradcli {spec.name} {spec.arg.metavar}{binds} [options]", "", *wrap.wrap(spec.help), ""]
+    wrap = textwrap.TextWrapper(columns - 2, initial_indent="  ", subsequent_indent="  ",
+                                 break_on_hyphens=False, break_long_words=False)
+    usage = textwrap.wrap(f"Usage: gradcli {spec.name} {spec.arg.metavar} [--NAME VALUE ...] [options]",
+                          columns, subsequent_indent="         ", break_on_hyphens=False)
+    lines = [*usage, "", *wrap.wrap(spec.help), ""]
     lines += _rows([(spec.arg.metavar, spec.arg.help)], columns) + [""]
     options = [(_spelling(o), o.help + _default(o)) for o in spec.options]
     options.append(("-h, --help", "Show this help and exit."))
@@ -76,7 +78,8 @@ def command_help(spec: Command, columns: int | None = None) -> str:
 
 def program_help(columns: int | None = None) -> str:
     columns = columns or width()
-    wrap = textwrap.TextWrapper(columns - 2, initial_indent="  ", subsequent_indent="  ")
+    wrap = textwrap.TextWrapper(columns - 2, initial_indent="  ", subsequent_indent="  ",
+                                 break_on_hyphens=False, break_long_words=False)
     lines = ["Usage: gradcli COMMAND [ARGS]...", "", *wrap.wrap(PROGRAM_HELP), "", "Commands:"]
     lines += _rows([(c.name, c.help) for c in COMMANDS.values()], columns)
     lines += ["", "Options:", *_rows([("-V, --version", "Print the version and exit."),
