@@ -4,21 +4,40 @@ every gradient with a reverse-mode autograd engine, check them against SymPy.
     >>> import gradcli
     >>> gradcli.evaluate("a*b + c", {"a": 2, "b": 3, "c": 4}).grad
     {'a': 3.0, 'b': 2.0, 'c': 1.0}
-"""
-from gradcli import ops as _ops    # fills the engine's op namespace and the Tensor methods
-from gradcli.engine import Tensor, grad, no_grad, tensor
-from gradcli.errors import BindError, GradcliError, GradOutputError, ParseError, ShapeError
-from gradcli.evaluate import Result, evaluate
-from gradcli.parser import parse
 
-globals().update(_ops.TENSOR_FUNCTIONS)   # gradcli.sin(x), gradcli.max(x, y), ...: one per op-table name
+The names below are imported when first used, so that `gradcli` on the command line can
+set itself up (its Ctrl-C handling first of all) before numpy is imported.
+"""
+from importlib import import_module
+from importlib.util import find_spec
+
+_PUBLIC = {
+    "parse": "gradcli.parser", "evaluate": "gradcli.evaluation", "Result": "gradcli.evaluation",
+    "tensor": "gradcli.engine", "Tensor": "gradcli.engine", "no_grad": "gradcli.engine", "grad": "gradcli.engine",
+    "GradcliError": "gradcli.errors", "ParseError": "gradcli.errors", "BindError": "gradcli.errors",
+    "ShapeError": "gradcli.errors", "GradOutputError": "gradcli.errors",
+}
 
 __all__ = ["parse", "evaluate", "tensor", "Tensor", "no_grad", "grad", "Result",
            "GradcliError", "ParseError", "BindError", "ShapeError", "GradOutputError"]
 
 
 def __getattr__(name: str):
-    if name == "__version__":
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+    elif name == "__version__":
         from importlib.metadata import version
-        return version("gradcli")
-    raise AttributeError(f"module 'gradcli' has no attribute {name!r}")
+        value = version("gradcli")
+    elif find_spec(f"{__name__}.{name}") is not None:
+        raise AttributeError(name)      # a submodule (from gradcli import render): the import system loads it
+    else:
+        functions = import_module("gradcli.ops").TENSOR_FUNCTIONS     # gradcli.sin(x), gradcli.max(x, y), ...
+        if name not in functions:
+            raise AttributeError(f"module 'gradcli' has no attribute {name!r}")
+        value = functions[name]
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC) | set(import_module("gradcli.ops").TENSOR_FUNCTIONS))

@@ -140,6 +140,10 @@ def _json_job(text: str, line: int) -> Job:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg}", Span(exc.pos, exc.pos + 1), source=text) from None
+    except RecursionError:
+        raise ParseError("the JSON line nests too deeply to read", Span(0, 1), source=text) from None
+    except ValueError as exc:           # an integer of more digits than Python converts (4,300)
+        raise ParseError(f"invalid JSON: {str(exc).split(';')[0]}", Span(0, 1), source=text) from None
     if not isinstance(obj, dict):
         raise ParseError("a JSON line must be an object with an \"expr\"", Span(0, 1), source=text)
     unknown = sorted(set(obj) - JSON_KEYS)
@@ -192,6 +196,9 @@ def run(lines: Iterable[tuple[int, str]], options: Options, parsed: dict | None 
         except GradcliError as err:
             yield _error_record(number, text, err, 0, text)
             continue
+        except Exception as exc:        # a bug: the line still gets its record, and the run goes on
+            yield _error_record(number, text, _bug(exc), 0, text, kind="internal")
+            continue
         if job is None:
             continue
         yield run_job(job, options, text, parsed)
@@ -211,7 +218,7 @@ def _parse(text: str, cache: dict | None):
 
 
 def run_job(job: Job, options: Options, text: str = "", cache: dict | None = None) -> Record:
-    from gradcli.evaluate import evaluate, skipped_check
+    from gradcli.evaluation import evaluate, skipped_check
     try:
         expr = _parse(job.expr, cache)
         names = expr.variables()
@@ -236,8 +243,11 @@ def run_job(job: Job, options: Options, text: str = "", cache: dict | None = Non
         err = GradcliError("the expression is too deeply nested to process")
         return _error_record(job.line, job.expr, err, 0, text)
     except Exception as exc:  # a bug: the job still gets its record, and the run goes on
-        err = GradcliError(f"internal error (a bug in gradcli): {type(exc).__name__}: {exc}")
-        return _error_record(job.line, job.expr, err, 0, text, kind="internal")
+        return _error_record(job.line, job.expr, _bug(exc), 0, text, kind="internal")
+
+
+def _bug(exc: Exception) -> GradcliError:
+    return GradcliError(f"internal error (a bug in gradcli): {type(exc).__name__}: {str(exc)[:300]}")
 
 
 def _column_base(job: Job, err: GradcliError) -> int:

@@ -16,16 +16,17 @@ import sys
 import time
 from contextlib import contextmanager
 
+from gradcli import interrupts
 from gradcli.errors import GradcliError, close_matches
 from gradcli.options import COMMANDS
 
-EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPT, EXIT_TERMINATED, EXIT_BUG = 0, 1, 2, 130, 143, 70
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
 
 
 def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=False, retain_grad=False, tree=False,
           points=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0, fmt="table") -> int:
     """Value and gradient of EXPR at the given point, cross-checked against SymPy."""
-    from gradcli.evaluate import evaluate
+    from gradcli.evaluation import evaluate
     from gradcli.parser import parse
 
     parsed = parse(expr)
@@ -41,7 +42,7 @@ def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=Fals
         from gradcli.symbolic import cross_check
         verdict = cross_check(result, rtol=rtol, atol=atol, timeout=check_timeout or None)
     else:
-        from gradcli.evaluate import skipped_check
+        from gradcli.evaluation import skipped_check
         verdict = skipped_check("--no-check")
     if verdict.status in ("timeout", "error"):
         sys.stderr.write(f"warning: cross-check {verdict.status}: {verdict.reason}\n")
@@ -139,17 +140,17 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol,
     """--points: value and gradient at every row of a CSV, computed over whole columns."""
     from gradcli import render
     from gradcli.batch import read_points
-    from gradcli.evaluate import evaluate, evaluate_rows
+    from gradcli.evaluation import evaluate, evaluate_rows
 
     with _open_input(path) as stream:
         header, data = read_points(stream)
     columns = {name: data[:, i] for i, name in enumerate(header)}
     value, grads, notes = evaluate_rows(parsed, columns, bindings, wrt)
     _notes(notes)
-    out = Stream()
+    out = Stream("row")
     cols = [value.tolist()] + [g.tolist() for g in grads.values()]
     n = len(value)
-    with out.guard(), Progress("rows", total=n, streams=True) as progress:
+    with Progress("rows", total=n, streams=True) as progress:
         if fmt == "json":
             keys = list(grads)
             for i, row in enumerate(zip(*cols)):
@@ -257,38 +258,34 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
     progress = Progress("jobs", streams=fmt != "table")
     if progress.enabled and all(os.path.isfile(p) for p in paths):
         progress.total = sum(map(_count_jobs, paths))
-    if "-" in paths and sys.stdin.isatty():
+    if "-" in paths and sys.stdin is not None and sys.stdin.isatty():
         sys.stderr.write("reading jobs from standard input, one a line, until Ctrl-D\n")
-    try:
-        with out.guard(), progress:
-            if fmt == "tsv":
-                out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER, record=False)
-            for path in paths:
-                prefix = path if len(paths) > 1 else None
-                if fmt == "table":
-                    with _open_input(path) as stream:
-                        for rec in batch.run(batch.lines_of(stream), options, parsed):
-                            collected.append(rec)
-                            done += 1
-                            failed += rec.failed
-                            progress.advance()
-                    continue
-
-                def render_chunk(chunk, prefix=prefix):
-                    recs = list(batch.run(chunk, options, parsed))
-                    return [_record_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
-
-                for texts, bad in _chunks_of(path, render_chunk, workers, check):
-                    for text in texts:
-                        out.write(text)
+    if fmt == "table":
+        interrupts.report["done"] = lambda: len(collected)
+    with progress:
+        if fmt == "tsv":
+            out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER, record=False)
+        for path in paths:
+            prefix = path if len(paths) > 1 else None
+            if fmt == "table":
+                with _open_input(path) as stream:
+                    for rec in batch.run(batch.lines_of(stream), options, parsed):
+                        collected.append(rec)
                         done += 1
+                        failed += rec.failed
                         progress.advance()
-                    failed += bad
-    except (KeyboardInterrupt, Terminated):
-        written = out.records if fmt != "table" else done
-        sys.stderr.write(f"stopped after {_count(written, 'job')}; "
-                         "every record written is complete\n")
-        raise
+                continue
+
+            def render_chunk(chunk, prefix=prefix):
+                recs = list(batch.run(chunk, options, parsed))
+                return [_safe_record_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
+
+            for texts, bad in _chunks_of(path, render_chunk, workers, check):
+                for text in texts:
+                    out.write(text)
+                    done += 1
+                    progress.advance()
+                failed += bad
     if fmt == "table":
         from rich.console import Group
         from rich.text import Text
@@ -327,6 +324,17 @@ def _lines_from(path: str):
     from gradcli.batch import lines_of
     with _open_input(path) as stream:
         yield from lines_of(stream)
+
+
+def _safe_record_text(rec, fmt: str, prefix: str | None) -> str:
+    """The record's text; if writing it fails (a bug), an error record for its line instead."""
+    from gradcli.batch import Record, _bug
+    try:
+        return _record_text(rec, fmt, prefix)
+    except Exception as exc:
+        bad = Record(rec.line, rec.expr[:200], error=_bug(exc), error_type="internal")
+        rec.error = bad.error           # counted as failed
+        return _record_text(bad, fmt, prefix)
 
 
 def _record_text(rec, fmt: str, prefix: str | None) -> str:
@@ -388,7 +396,7 @@ def _matrix_view(title, d, rows, cols, m, verdict, digits):
 
 def _matrix_verdict(kind, d, check, rtol, atol, timeout):
     if not check:
-        from gradcli.evaluate import skipped_check
+        from gradcli.evaluation import skipped_check
         return skipped_check("--no-check")
     from gradcli.symbolic import matrix_check
     verdict = matrix_check(kind, d, rtol=rtol, atol=atol, timeout=timeout or None)
@@ -464,7 +472,7 @@ def minimize(expr: str, bindings: dict, *, wrt=None, optimizer="adam", lr=None, 
 def graph(expr: str, bindings: dict, *, wrt=None, grad_output=None, retain_grad=False, fmt="tree") -> int:
     """The computational graph of EXPR after backward: as a tree, Graphviz DOT, Mermaid or JSON."""
     from gradcli import render
-    from gradcli.evaluate import evaluate
+    from gradcli.evaluation import evaluate
 
     result = evaluate(expr, bindings, wrt=_names(wrt), grad_output=grad_output,
                       retain_grad=retain_grad, trace=True)
@@ -497,55 +505,18 @@ def plot(expr: str, bindings: dict, *, points=200, fmt="plot") -> int:
     return EXIT_OK
 
 
-class Terminated(Exception):
-    """SIGTERM arrived."""
-
-
 class Stream:
-    """Writes whole lines to stdout, flushed at once. A Ctrl-C or SIGTERM that arrives
-    while a line is being written takes effect only when the line is complete."""
+    """Writes whole records to stdout, each flushed at once: a Ctrl-C or SIGTERM that arrives
+    while one is being written takes effect when it is complete (see interrupts)."""
 
-    def __init__(self):
-        self.writing = False
-        self.pending: BaseException | None = None
+    def __init__(self, what: str = "job"):
         self.records = 0            # records written whole
+        interrupts.report.update(done=lambda: self.records, what=what)
 
     def write(self, text: str, record: bool = True) -> None:
-        self.writing = True
-        try:
-            sys.stdout.write(text + "\n")
-            sys.stdout.flush()
+        with interrupts.writing():
+            emit(text + "\n")
             self.records += record
-        finally:
-            self.writing = False
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            raise pending
-
-    @contextmanager
-    def guard(self):
-        if threading_main() is False:
-            yield
-            return
-
-        def handler(signum, frame):
-            exc = KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
-            if self.writing:
-                self.pending = exc
-            else:
-                raise exc
-
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
-
-
-def threading_main() -> bool:
-    import threading
-    return threading.current_thread() is threading.main_thread()
 
 
 PROGRESS_DELAY = 1.0        # seconds a run takes before its progress shows; GRADCLI_PROGRESS_DELAY overrides
@@ -608,6 +579,8 @@ def _progress_delay() -> float:
 def _open_input(path: str):
     """A text stream for a path or '-' (stdin); undecodable bytes are kept, not fatal."""
     if path == "-":
+        if sys.stdin is None:
+            raise GradcliError("standard input is closed", hint="give a file, or pipe the jobs in")
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:
             yield sys.stdin
@@ -682,9 +655,26 @@ def _emit_eval(result, verdict, fmt: str, graph: bool, tree: bool) -> None:
         _show(view(render.eval_table), view(render.eval_stacked), view(render.eval_stacked, wrap=True))
 
 
+class OutputError(Exception):
+    """A result could not be written: the stream (or file) and why."""
+
+    def __init__(self, stream: str, reason: str):
+        super().__init__(f"cannot write to {stream}: {reason}")
+
+
+def emit(text: str) -> None:
+    """Write to stdout and flush; a failure other than a closed pipe is an OutputError."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError, AttributeError) as exc:     # ENOSPC, EIO; a closed or missing stdout
+        raise OutputError("standard output", getattr(exc, "strerror", None) or "it is closed") from None
+
+
 def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    emit(text + "\n")
 
 
 def plain_terminal() -> bool:
@@ -714,15 +704,19 @@ def _show(*builds) -> None:
         renderable = builds[0](digits)
         natural = Measurement.get(console, console.options.update_width(MAX_FILE_WIDTH), renderable).maximum
         console.width = max(console.width, min(natural, MAX_FILE_WIDTH))
-    with console.capture() as captured:
-        if digits.rounded:
-            console.print(f"numbers rounded to fit {console.width} columns (-f json has every digit)", style="dim")
-        console.print(renderable)
-    text = captured.get()
+    # Rendered into a string by a console set up as this one, then written with emit(): a failing
+    # stdout is an OutputError like any other.
+    from rich.console import Console
+    page = io.StringIO()
+    into = Console(file=page, width=console.width, force_terminal=console.is_terminal,
+                   color_system=console.color_system, highlight=False, markup=False, emoji=False)
+    if digits.rounded:
+        into.print(f"numbers rounded to fit {console.width} columns (-f json has every digit)", style="dim")
+    into.print(renderable)
+    text = page.getvalue()
     if not console.is_terminal:
         text = "\n".join(line.rstrip() for line in text.split("\n"))
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    emit(text)
 
 
 def _console(stderr: bool = False):
@@ -739,9 +733,13 @@ def _notes(notes) -> None:
 
 
 def _silence_stdout() -> None:
-    # The reader went away (gradcli ... | head -1): stop writing, quietly.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    """Stop writing, quietly: the reader went away (gradcli ... | head -1), or stdout failed.
+    Whatever is still buffered then goes nowhere, so Python's flush at exit cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        sys.stdout = open(os.devnull, "w")
 
 
 # Command name -> implementation; the Typer app and the fast path both dispatch through it.

@@ -12,7 +12,7 @@ import numpy as np
 
 from gradcli.engine import Tensor, enable_grad, grad
 from gradcli.errors import GradOutputError
-from gradcli.evaluate import bind, build, numeric_notes
+from gradcli.evaluation import bind, build, numeric_notes
 from gradcli.expr import Expr
 from gradcli.parser import parse
 

@@ -560,3 +560,6 @@ class _Ops:
 
 
 F = _Ops()
+
+
+from gradcli import ops as _ops  # noqa: E402,F401  (fills F and the Tensor methods from the op table)

@@ -325,7 +325,7 @@ def _sp_number(sp, value):
     return sp.Float(value)
 
 
-EXACT_POWER_BITS = 1 << 16      # larger exact powers stay unevaluated
+EXACT_POWER_BITS = 12_000       # larger exact powers stay unevaluated (and print as 2^20000, not 6,000 digits)
 
 
 def _sp_pow(sp, a, b):

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from gradcli.errors import BindError
-from gradcli.evaluate import bind, evaluate
+from gradcli.evaluation import bind, evaluate
 from gradcli.parser import parse
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "adam": 0.1}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli.errors import BindError
-from gradcli.evaluate import evaluate_rows
+from gradcli.evaluation import evaluate_rows
 from gradcli.parser import parse
 
 F_MARK, D_MARK, BOTH = "●", "○", "◉"
@@ -38,7 +38,7 @@ class Samples:
             self.zeros = self._zeros()
 
     def derivative(self, x: float) -> float:
-        from gradcli.evaluate import evaluate
+        from gradcli.evaluation import evaluate
         return float(evaluate(self.expr, {**self.constants, self.name: x}, wrt=[self.name]).grad[self.name])
 
     def _zeros(self) -> list[float]:

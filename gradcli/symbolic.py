@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcli.errors import GradcliError
-from gradcli.evaluate import Check, guarded, skipped_check
+from gradcli.evaluation import Check, guarded, skipped_check
 from gradcli.expr import Expr
 
 SYMPY_CAP = 256             # per-element symbols for at most this many elements in all
@@ -230,7 +231,21 @@ def point_of(values: dict, symbols: dict) -> dict:
 # -- printing ---------------------------------------------------------------------
 def to_text(e) -> str:
     """gradcli syntax: ^ for power, abs, max, e, exact float digits; pastes back into eval."""
-    return _printer().doprint(e)
+    with every_digit():
+        return _printer().doprint(e)
+
+
+@contextmanager
+def every_digit():
+    """Print exact integers of any length (Python refuses to write more than 4,300 digits)."""
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    if limit:
+        sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        if limit:
+            sys.set_int_max_str_digits(limit)
 
 
 _PRINTER = None
@@ -436,7 +451,7 @@ def kinks(result) -> list[str]:
 
 def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0) -> Check:
     """<grad, v> against central differences of the output along random directions v."""
-    from gradcli.evaluate import evaluate
+    from gradcli.evaluation import evaluate
     rng = np.random.default_rng(seed)
     seed_w = None if result.seed is None else np.asarray(result.seed, dtype=np.float64)
 
@@ -515,7 +530,7 @@ class SymbolicResult:
 def symbolic_evaluate(expr: Expr, values: dict, *, wrt=None, grad_output=None, grad: bool = True,
                       timeout: float | None = 5.0) -> SymbolicResult:
     """Value and gradients with the unbound variables left as symbols (bound ones substituted)."""
-    from gradcli.evaluate import check_names
+    from gradcli.evaluation import check_names
     from gradcli.values import read_value
 
     names = check_names(expr, values, wrt)
@@ -565,7 +580,7 @@ def derivatives(expr: Expr, wrt=None, *, shapes: dict | None = None, simplify: b
                 timeout: float | None = 5.0) -> Derivation:
     """The SymPy derivatives of a scalar expression (every variable a symbol, or an array of
     symbols for those given a shape), simplified if that finishes within its own timeout."""
-    from gradcli.evaluate import check_names
+    from gradcli.evaluation import check_names
     shapes = shapes or {}
     names = check_names(expr, dict.fromkeys(shapes), wrt)
     wanted = names if wrt is None else [n for n in names if n in set(wrt)]
@@ -599,13 +614,18 @@ def _each(array: np.ndarray, fn) -> np.ndarray:
 
 def latex_array(values: np.ndarray) -> str:
     """LaTeX of a derivative: a formula, or a bmatrix for a vector or a matrix of them."""
+    with every_digit():
+        return _latex_array(values)
+
+
+def _latex_array(values: np.ndarray) -> str:
     sp = sympy()
     if values.ndim == 0:
         return sp.latex(values[()])
     if values.ndim <= 2:
         return sp.latex(sp.Matrix(values if values.ndim == 2 else values.reshape(-1, 1)).T
                         if values.ndim == 1 else sp.Matrix(values))
-    return "\\left[" + ", ".join(latex_array(v) for v in values) + "\\right]"
+    return "\\left[" + ", ".join(_latex_array(v) for v in values) + "\\right]"
 
 
 def simpler(d):
@@ -656,7 +676,7 @@ def matrix_check(kind: str, deriv, *, rtol: float = 1e-9, atol: float = 1e-12,
     check = Check("ok", "sympy", abs_error(got, want), {kind: formulas}, {kind: want}, {kind: agree},
                   rtol=rtol, atol=atol)
     if not agree:
-        from gradcli.evaluate import evaluate
+        from gradcli.evaluation import evaluate
         conventions = kinks(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv))) \
             or singular([(got, want)], deriv.value)
         check.status = "nondifferentiable" if conventions else "mismatch"

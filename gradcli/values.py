@@ -85,7 +85,7 @@ def _blocks(text: str, size: int = 1 << 20):
 
 
 def _read_text(text: str, where: str):
-    from gradcli.evaluate import evaluate
+    from gradcli.evaluation import evaluate
     from gradcli.parser import MAX_LENGTH, parse
 
     stripped = text.strip()

@@ -6,7 +6,7 @@ import pytest
 
 import gradcli
 from conftest import run_process
-from gradcli.evaluate import elementwise_only, evaluate_rows
+from gradcli.evaluation import elementwise_only, evaluate_rows
 
 
 def write_csv(path, names, data):
