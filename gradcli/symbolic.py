@@ -196,6 +196,8 @@ def _mp_value(e, point: dict, memo: dict):
 def _evalf_at(e, point: dict) -> float:
     sp = sympy()
     value = e.xreplace(point).evalf(PRECISION)
+    if value in (sp.oo, -sp.oo, sp.zoo):
+        return _special(value)
     if value.is_real is False or value.has(sp.I):
         return math.nan
     try:
@@ -305,12 +307,23 @@ def text_array(values: np.ndarray):
 
 
 # -- derivatives -------------------------------------------------------------------
+_TERMS: dict = {"of": None, "by": {}}     # the last sum differentiated: symbol -> the terms holding it
+
+
 def diff(f, symbol):
-    """SymPy's derivative; terms of a sum that do not contain the symbol are skipped (they give 0)."""
+    """SymPy's derivative; terms of a sum that do not contain the symbol are skipped (they give 0).
+    Which terms hold which symbol is worked out once per sum, so that differentiating a sum of N
+    terms by each of its N symbols takes time in N, not N^2."""
     sp = sympy()
-    if f.is_Add:
-        return sp.Add(*[term.diff(symbol) for term in f.args if symbol in term.free_symbols])
-    return f.diff(symbol)
+    if not f.is_Add:
+        return f.diff(symbol)
+    if _TERMS["of"] is not f:
+        by: dict = {}
+        for term in f.args:
+            for s in term.free_symbols:
+                by.setdefault(s, []).append(term)
+        _TERMS.update(of=f, by=by)
+    return sp.Add(*[term.diff(symbol) for term in _TERMS["by"].get(symbol, ())])
 
 
 def scalar_output(out: np.ndarray, seed) -> object:
@@ -331,23 +344,24 @@ def cross_check(result, *, rtol: float = 1e-9, atol: float = 1e-12, timeout: flo
         return skipped_check("no variable to differentiate")
     total = sum(int(np.size(result.values[n])) for n in result.variables)
     if total > SYMPY_CAP:
-        check = finite_difference_check(result, rtol=rtol, atol=atol)
-        check.reason = f"{total} elements: more than {SYMPY_CAP} for per-element symbols"
+        check = finite_difference_check(result, rtol=rtol, atol=atol, timeout=timeout)
+        check.reason = check.reason or f"{total} elements: more than {SYMPY_CAP} for per-element symbols"
         return check
     try:
         with deadline(timeout):
-            expected, formulas = sympy_gradient(result)
+            expected, formulas, reference = sympy_gradient(result)
     except CheckTimeout as exc:
         return Check("timeout", "sympy", reason=f"{exc}; raise --check-timeout to wait longer",
                      rtol=rtol, atol=atol)
     except (RecursionError, MemoryError, ValueError, TypeError, ArithmeticError, AttributeError) as exc:
         return Check("error", "sympy", reason=f"SymPy failed: {type(exc).__name__}: {exc}"[:300],
                      rtol=rtol, atol=atol)
-    return compare(result, expected, "sympy", formulas, rtol, atol)
+    return compare(result, expected, "sympy", formulas, rtol, atol, reference)
 
 
-def sympy_gradient(result) -> tuple[dict, dict]:
-    """SymPy's gradient of sum(seed * output) at the point: values and formula texts per variable."""
+def sympy_gradient(result) -> tuple[dict, dict, float]:
+    """SymPy's gradient of sum(seed * output) at the point: values and formula texts per variable,
+    and the value of sum(seed * output) itself (nan where it is not real)."""
     symbols = {n: element_symbols(n, np.shape(result.values[n])) for n in result.variables}
     out = to_sympy(result.expr, symbols)
     f = scalar_output(out, result.seed)
@@ -362,7 +376,7 @@ def sympy_gradient(result) -> tuple[dict, dict]:
             values[idx] = evaluate_at(derivs[idx], point)
         expected[name] = float(values) if values.ndim == 0 else values
         formulas[name] = text_array(derivs)
-    return expected, formulas
+    return expected, formulas, evaluate_at(f, point)
 
 
 def close(got, want, rtol: float, atol: float) -> np.ndarray:
@@ -380,18 +394,26 @@ def abs_error(got, want) -> float:
     return float(np.max(err)) if err.size else 0.0
 
 
-def compare(result, expected: dict, method: str, formulas, rtol: float, atol: float) -> Check:
+def compare(result, expected: dict, method: str, formulas, rtol: float, atol: float, reference=None) -> Check:
+    """The verdict on the engine's gradients against the reference's (`reference`: the reference's
+    own value of the output, which says whether the point is in the expression's domain)."""
     agree = {n: bool(np.all(close(result.grad[n], expected[n], rtol, atol))) for n in expected}
     err = max((abs_error(result.grad[n], expected[n]) for n in expected), default=0.0)
     check = Check("ok", method, err, formulas, expected, agree, rtol=rtol, atol=atol)
-    # A gradient that is nan or inf is never "ok", even where SymPy says the same.
+    value = result.value if reference is None else reference
+    # A gradient that is nan or inf is never "ok", even where SymPy says the same; nor is any
+    # gradient where the expression itself is not finite (not real, or infinite).
     unequal = [n for n, ok in agree.items() if not ok]
     suspect = unequal or [n for n in expected if not np.all(np.isfinite(np.asarray(result.grad[n], dtype=np.float64)))]
-    if not suspect:
+    if not suspect and _finite(value):
         return check
-    wrong = [n for n in suspect if wrongly_not_finite(result.grad[n], expected[n], result.value)]
-    conventions = [] if wrong else kinks(result) + singular([(result.grad[n], expected[n]) for n in suspect],
-                                                            result.value)
+    wrong = [n for n in suspect if wrongly_not_finite(result.grad[n], expected[n], value)]
+    conventions = [] if wrong else kinks(result) + singular([(result.grad[n], expected[n]) for n in suspect], value)
+    return _verdict(check, conventions, wrong, unequal, method)
+
+
+def _verdict(check: Check, conventions: list, wrong: list, unequal: list, method: str) -> Check:
+    """nondifferentiable where a convention or a singular point explains the disagreement; else mismatch."""
     if conventions:
         check.status = "nondifferentiable"
         check.conventions = conventions
@@ -406,6 +428,10 @@ def compare(result, expected: dict, method: str, formulas, rtol: float, atol: fl
     return check
 
 
+def _finite(value) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
+
+
 def wrongly_not_finite(got, want, value) -> bool:
     """The engine gives nan or inf where the reference's finite value is right: the output is
     finite there (no convention excuses a gradient like 0*0^-1 or 0*inf)."""
@@ -417,25 +443,23 @@ def wrongly_not_finite(got, want, value) -> bool:
 
 
 NOT_REAL = "the expression is not real here (nan), so it has no derivative; gradcli reports the IEEE result"
-POLE = "the expression is infinite here (a pole), and so is its derivative; gradcli reports the IEEE result"
+POLE = "the expression is infinite here (a pole, or an overflow), and so is its derivative; gradcli reports the IEEE result"
 INFINITE = "the derivative is infinite here (a vertical tangent); gradcli reports the IEEE result"
 UNDEFINED = "the derivative is undefined here (nan, as 0*inf or inf-inf in its formula); gradcli reports the IEEE result"
 
 
 def singular(pairs, value=0.0) -> list[str]:
-    """Why the derivative is not finite, if, where the engine and the reference disagree, either
-    is not: the expression is not real there, or infinite, or its derivative is, or undefined."""
+    """Why the point has no finite derivative, if it has none: the expression is not real there,
+    or infinite; or, where the engine and the reference disagree, either is infinite or nan."""
+    value = np.asarray(value, dtype=np.float64)
+    if np.any(np.isnan(value)):
+        return [NOT_REAL]
+    if np.any(np.isinf(value)):
+        return [POLE]
     for got, want in pairs:
         got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
         if not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
-            value = np.asarray(value, dtype=np.float64)
-            if np.any(np.isnan(value)):
-                return [NOT_REAL]
-            if np.any(np.isinf(value)):
-                return [POLE]
-            if np.any(np.isinf(got)) or np.any(np.isinf(want)):
-                return [INFINITE]
-            return [UNDEFINED]
+            return [INFINITE] if np.any(np.isinf(got)) or np.any(np.isinf(want)) else [UNDEFINED]
     return []
 
 
@@ -449,63 +473,89 @@ def kinks(result) -> list[str]:
     return found
 
 
-def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0) -> Check:
-    """<grad, v> against central differences of the output along random directions v."""
-    from gradcli.evaluation import evaluate
-    rng = np.random.default_rng(seed)
-    seed_w = None if result.seed is None else np.asarray(result.seed, dtype=np.float64)
-
-    def f(shifted: dict) -> float:
-        out = evaluate(result.expr, shifted, grad=False).value
-        return float(np.sum(out * seed_w)) if seed_w is not None else float(np.sum(out))
-
-    expected, agree, worst = {}, {}, 0.0
+def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0,
+                            timeout: float | None = None) -> Check:
+    """<grad, v> against central differences of the output along random directions v: first in
+    the space of all the differentiated variables at once (a few evaluations however many there
+    are), and variable by variable only where that disagrees, to say which. Within `timeout`."""
     tol = max(rtol, FD_RTOL)
-    for name in result.wrt:
-        x = np.asarray(result.values[name], dtype=np.float64)
-        g = np.asarray(result.grad[name], dtype=np.float64)
-        ok = True
-        for _ in range(FD_DIRECTIONS):
-            v = rng.normal(size=x.shape)
-            h = 1e-4 * (1.0 + float(np.max(np.abs(x)))) / max(1.0, float(np.sqrt(np.sum(v * v))))
-
-            def along(t, name=name, x=x, v=v):
-                return f({**result.values, name: x + t * v})
-
-            numeric = _directional(along, h)
-            analytic = float(np.sum(g * v))
-            scale = float(np.sqrt(np.sum(g * g)) * np.sqrt(np.sum(v * v))) + abs(numeric)
-            err = abs(analytic - numeric)
-            if not (math.isfinite(analytic) and math.isfinite(numeric)):
-                err = 0.0 if analytic == numeric or (math.isnan(analytic) and math.isnan(numeric)) else math.inf
-            worst = max(worst, err)
-            ok = ok and err <= atol + tol * scale
-        agree[name] = ok
-    check = Check("ok", "finite-difference", worst, None, expected, agree, rtol=tol, atol=atol)
+    if not _finite(result.value):           # no finite derivative to compare with
+        return Check("nondifferentiable", "finite-difference", None, None, {}, {n: False for n in result.wrt},
+                     reason="the point is not differentiable", conventions=singular([], result.value),
+                     rtol=tol, atol=atol)
+    rng = np.random.default_rng(seed)
+    try:
+        with deadline(timeout):
+            ok, worst = _directions(result, result.wrt, rng, tol, atol)
+            agree = dict.fromkeys(result.wrt, True)
+            if not ok:
+                for name in result.wrt:
+                    agree[name], err = _directions(result, [name], rng, tol, atol)
+                    worst = max(worst, err)
+    except CheckTimeout as exc:
+        return Check("timeout", "finite-difference", reason=f"{exc}; raise --check-timeout to wait longer",
+                     rtol=tol, atol=atol)
+    check = Check("ok", "finite-difference", worst, None, {}, agree, rtol=tol, atol=atol)
     if not all(agree.values()):
-        conventions = kinks(result) or singular([(result.grad[n], 0.0) for n, ok in agree.items() if not ok],
-                                                result.value)
-        check.status = "nondifferentiable" if conventions else "mismatch"
-        check.conventions = conventions
+        bad = [n for n, ok in agree.items() if not ok]
+        conventions = kinks(result) or singular([(result.grad[n], 0.0) for n in bad], result.value)
+        _verdict(check, conventions, [], bad, "finite differences")
     return check
 
 
-def _directional(along, h: float) -> float:
-    """d/dt along(t) at 0 by central differences with Richardson extrapolation; the step
-    shrinks near a domain edge (asin at 0.99999) and where the curve bends sharply (near a pole)."""
-    best = math.nan
-    for _ in range(40):
+def _directions(result, names: list, rng, tol: float, atol: float) -> tuple[bool, float]:
+    """Whether the engine's gradient along FD_DIRECTIONS random directions in the space of `names`
+    matches central differences, and the largest error."""
+    from gradcli.evaluation import evaluate
+    weights = None if result.seed is None else np.asarray(result.seed, dtype=np.float64)
+
+    def f(point: dict) -> float:
+        out = evaluate(result.expr, point, grad=False).value
+        return float(np.sum(out * weights)) if weights is not None else float(np.sum(out))
+
+    xs = {n: np.asarray(result.values[n], dtype=np.float64) for n in names}
+    gs = {n: np.asarray(result.grad[n], dtype=np.float64) for n in names}
+    size = max(float(np.max(np.abs(x))) if x.size else 0.0 for x in xs.values())
+    ok, worst = True, 0.0
+    for _ in range(FD_DIRECTIONS):
+        v = {n: rng.normal(size=x.shape) for n, x in xs.items()}
+        norm_v = math.sqrt(sum(float(np.sum(d * d)) for d in v.values()))
+        h = 1e-4 * (1.0 + size) / max(1.0, norm_v)
+
+        def along(t, v=v):
+            return f({**result.values, **{n: xs[n] + t * v[n] for n in xs}})
+
+        numeric, step, level = _directional(along, h)
+        analytic = sum(float(np.sum(gs[n] * v[n])) for n in xs)
+        norm_g = math.sqrt(sum(float(np.sum(g * g)) for g in gs.values()))
+        scale = norm_g * norm_v + abs(numeric)
+        noise = 64 * np.finfo(float).eps * level / step      # rounding in f's values, divided by the step
+        err = abs(analytic - numeric)
+        if not (math.isfinite(analytic) and math.isfinite(numeric)):
+            err = 0.0 if analytic == numeric or (math.isnan(analytic) and math.isnan(numeric)) else math.inf
+        worst = max(worst, err)
+        ok = ok and err <= atol + tol * scale + noise
+    return ok, worst
+
+
+def _directional(along, h: float) -> tuple[float, float, float]:
+    """d/dt along(t) at 0 by central differences with Richardson extrapolation, the step used and
+    the size of the values seen; the step shrinks near a domain edge (asin at 0.99999) and where
+    the curve bends sharply (near a pole)."""
+    best, level = math.nan, 0.0
+    for _ in range(20):
         samples = [along(t) for t in (h, -h, h / 2, -h / 2)]
         if not all(math.isfinite(y) for y in samples):
             h /= 4
             continue
+        level = max(abs(y) for y in samples)
         d1 = (samples[0] - samples[1]) / (2 * h)
         d2 = (samples[2] - samples[3]) / h
         best = (4 * d2 - d1) / 3                   # Richardson: error O(h^4)
         if abs(d1 - d2) <= 1e-7 * max(abs(d2), 1.0) or h < 1e-9:
             break
         h /= 8
-    return best
+    return best, h, level
 
 
 # -- free variables ---------------------------------------------------------------------

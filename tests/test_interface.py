@@ -61,7 +61,7 @@ def test_nan_rows_are_never_marked_agreeing_and_the_reason_names_the_cause(cli):
     assert rows and not any("✓" in row for row in rows)
     assert "not real" in r.out and "pole" not in r.out
     pole = cli("eval", "1/x", "--x", "0")
-    assert "(a pole)" in pole.out
+    assert "(a pole" in pole.out
 
 
 # -- pow(a, b) and everyday notation ------------------------------------------------------------
