@@ -164,10 +164,41 @@ def _json_job(text: str, line: int) -> Job:
     return Job(line, expr, dict(values), wrt=wrt, grad_output=obj.get("grad_output"))
 
 
-def lines_of(stream: Iterable[str], start: int = 1) -> Iterator[tuple[int, str]]:
-    """(1-based physical line number, text without its newline)."""
-    for n, text in enumerate(stream, start):
-        yield n, text.rstrip("\r\n")
+MAX_LINE = 1 << 26          # characters in one batch line (64 Mi): a longer one is an error record
+
+
+class LongLine(str):
+    """A line longer than MAX_LINE: only its start is kept (for the record's echo)."""
+
+
+def lines_of(stream, start: int = 1) -> Iterator[tuple[int, str]]:
+    """(1-based physical line number, text without its newline). Lines end at "\n" alone (a lone
+    "\r" is part of the line); a byte-order mark at the start is dropped; a line longer than
+    MAX_LINE is read past in pieces, never held whole, and comes as a LongLine."""
+    n = start
+    readline = getattr(stream, "readline", None)
+    if readline is None:                        # a plain iterable of lines
+        for n, text in enumerate(stream, start):
+            yield n, _clean_end(text, n == start)
+        return
+    while True:
+        text = readline(MAX_LINE + 1)
+        if not text:
+            return
+        if len(text) > MAX_LINE and not text.endswith("\n"):
+            head = LongLine(text[:ECHO_LIMIT])
+            while text and not text.endswith("\n"):
+                text = readline(1 << 20)
+            yield n, head
+        else:
+            yield n, _clean_end(text, n == start)
+        n += 1
+
+
+def _clean_end(text: str, first: bool) -> str:
+    text = text[:-1] if text.endswith("\n") else text
+    text = text[:-1] if text.endswith("\r") else text          # \r\n
+    return text[1:] if first and text.startswith("\ufeff") else text
 
 
 @dataclass
@@ -191,6 +222,10 @@ def run(lines: Iterable[tuple[int, str]], options: Options, parsed: dict | None 
     """
     parsed = {} if parsed is None else parsed
     for number, text in lines:
+        if isinstance(text, LongLine):
+            err = ParseError(f"the line is longer than {MAX_LINE:,} characters")
+            yield Record(number, text + "...", error=err, error_type=err.kind)
+            continue
         try:
             job = parse_line(text, number)
         except GradcliError as err:
@@ -278,28 +313,45 @@ def _error_record(line: int, expr: str, err: GradcliError, base: int, text: str,
 
 def read_points(stream, where: str = "--points") -> tuple:
     """A CSV of numbers whose header names the variables: (names, rows x columns array)."""
+    import io
+
     import numpy as np
 
-    header = stream.readline()
+    header = stream.readline().lstrip("\ufeff")
     names = [n.strip() for n in header.strip().split(",")]
     if not header.strip() or not all(n.isidentifier() for n in names):
         raise BindError(f"the first line of {where} must name the variables, like: a,b,c",
                         hint=f"found {header.strip()[:60]!r}")
     if len(set(names)) != len(names):
         raise BindError(f"a column name repeats in the header of {where}")
+    text = stream.read()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")             # "input contained no data": no rows is fine
-            data = np.loadtxt(stream, delimiter=",", dtype=np.float64, ndmin=2, comments="#")
-        if data.size == 0:
-            return names, np.empty((0, len(names)))
+            data = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2, comments="#")
     except ValueError as exc:
         message = str(exc).split("\n")[0]
-        # numpy counts data rows from 0; say the file's line number instead.
-        message = re.sub(r"at row (\d+), column (\d+)",
-                         lambda m: f"on line {int(m.group(1)) + 2}, column {m.group(2)}", message)
-        raise BindError(f"{where}: {message}", hint="every row holds one number per column, "
-                        "separated by commas") from None
+        if "could not convert" in message:      # numpy counts data rows from 0: say the file's line
+            message = re.sub(r"at row (\d+), column (\d+)",
+                             lambda m: f"on line {int(m.group(1)) + 2}, column {m.group(2)}", message)
+            raise BindError(f"{where}: {message}", hint="every row holds one number per column, "
+                            "separated by commas") from None
+        raise _bad_row(text, len(names), where) from None       # numpy counts rows from 0: find the line
+    if data.size == 0:
+        return names, np.empty((0, len(names)))
     if data.shape[1] != len(names):
         raise BindError(f"{where} has {data.shape[1]} numbers a row but {len(names)} names in its header")
     return names, data
+
+
+def _bad_row(text: str, width: int, where: str) -> BindError:
+    """The first row that is not `width` numbers, with its line number in the file."""
+    for n, line in enumerate(text.split("\n"), 2):
+        body = line.split("#", 1)[0].strip()
+        if not body:
+            continue
+        fields = body.split(",")
+        if len(fields) != width:
+            return BindError(f"{where}, line {n}: {len(fields)} field{'s' if len(fields) != 1 else ''} "
+                             f"where the header names {width}", hint="every row holds one number per column")
+    return BindError(f"{where}: not a table of numbers", hint="every row holds one number per column")

@@ -585,14 +585,14 @@ def _open_input(path: str):
         if buffer is None:
             yield sys.stdin
             return
-        stream = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
+        stream = io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape", newline="\n")
         try:
             yield stream
         finally:
             stream.detach()
         return
     try:
-        stream = open(path, encoding="utf-8", errors="surrogateescape")
+        stream = open(path, encoding="utf-8", errors="surrogateescape", newline="\n")
     except OSError as exc:
         raise GradcliError(f"cannot read {path!r}: {exc.strerror}") from None
     with stream:

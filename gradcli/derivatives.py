@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradcli.engine import Tensor, enable_grad, grad
-from gradcli.errors import GradOutputError
+from gradcli.errors import GradOutputError, ShapeError
 from gradcli.evaluation import bind, build, numeric_notes
 from gradcli.expr import Expr
 from gradcli.parser import parse
@@ -69,6 +69,17 @@ def _entries(t: Tensor) -> list[Tensor]:
     return [t[idx] for idx in np.ndindex(t.shape)]
 
 
+MAX_ENTRIES = 1_000_000     # entries of a Hessian or Jacobian (8 MB of float64)
+
+
+def _limit(kind: str, rows: int, cols: int, expr: Expr) -> None:
+    if rows * cols > MAX_ENTRIES:
+        raise ShapeError(f"the {kind} would have {rows:,} x {cols:,} = {rows * cols:,} entries; "
+                         f"the limit is {MAX_ENTRIES:,}", expr.span, source=expr.source,
+                         hint="differentiate with respect to fewer variables (--wrt), or use gradcli eval "
+                              "for one vector-Jacobian product")
+
+
 def hessian(source, values: dict, wrt=None) -> Derivatives:
     """The Hessian of a scalar expression: the gradient, differentiated again by the engine."""
     expr, bound, wanted, leaves, out, notes = _graph(source, values, wrt)
@@ -77,6 +88,7 @@ def hessian(source, values: dict, wrt=None) -> Derivatives:
                               expr.span, source=expr.source, hint="use gradcli jacobian for a vector output")
     inputs = [leaves[n] for n in wanted]
     labels = labels_of(wanted, bound)
+    _limit("Hessian", len(labels), len(labels), expr)
     with np.errstate(all="ignore"):
         if out.requires_grad:
             first = grad(out, inputs, create_graph=True)
@@ -94,6 +106,7 @@ def jacobian(source, values: dict, wrt=None) -> Derivatives:
     expr, bound, wanted, leaves, out, notes = _graph(source, values, wrt)
     inputs = [leaves[n] for n in wanted]
     labels = labels_of(wanted, bound)
+    _limit("Jacobian", out.data.size, len(labels), expr)
     with np.errstate(all="ignore"):
         rows = [_row(e, inputs) for e in _entries(out)]
     j = np.array(rows, dtype=np.float64).reshape(out.data.size, len(labels))

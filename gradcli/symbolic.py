@@ -678,10 +678,22 @@ def _latex_array(values: np.ndarray) -> str:
     return "\\left[" + ", ".join(_latex_array(v) for v in values) + "\\right]"
 
 
+SIMPLIFY_POWER = 64         # simplify() expands (a+b)^n: with a larger integer n it would take n terms of memory
+
+
+def simplifiable(d) -> bool:
+    """Whether simplify() can work on d in bounded memory: no integer power beyond SIMPLIFY_POWER
+    of a sum (SymPy's cancel() expands it into its binomial terms)."""
+    return not any(p.exp.is_Integer and abs(int(p.exp)) > SIMPLIFY_POWER and not p.base.is_Atom
+                   for p in d.atoms(sympy().Pow))
+
+
 def simpler(d):
     """SymPy's simplify(d) if it prints shorter and still reads as gradcli syntax, else d."""
     from gradcli.errors import ParseError
     from gradcli.parser import parse
+    if not simplifiable(d):
+        return d
     s = sympy().simplify(d)
     text = to_text(s)
     if len(text) >= len(to_text(d)):
