@@ -426,7 +426,10 @@ def minimize(expr: str, bindings: dict, *, wrt=None, optimizer="adam", lr=None, 
     from gradcli.optimize import minimize
 
     progress = Progress("minimizing", total=steps)
-    trace_file = open(trace, "w") if trace else None
+    try:
+        trace_file = open(trace, "w") if trace else None
+    except OSError as exc:
+        raise GradcliError(f"cannot write the --trace file {trace!r}: {exc.strerror}") from None
     header = []
 
     def on_step(k, point, value, norm):
@@ -632,7 +635,9 @@ def _variables_of(source: str) -> list[str]:
 
 def run(command: str, arg, bindings: dict, **options) -> int:
     """Run a command once its command line is read: arg is the expression (the files for batch)."""
+    import warnings
     check_bindings(command, arg, bindings)
+    warnings.simplefilter("ignore")     # gradcli reports numeric trouble itself (see the notes)
     return RUN[command](arg, bindings, **options)
 
 

@@ -178,7 +178,7 @@ class Parser:
         with min_bp 2; there '*' (3, 4) binds tighter, so b*c groups first.
         """
         self.depth += 1
-        if self.depth > MAX_DEPTH:
+        if self.depth > MAX_DEPTH + 1:            # the whole expression is level 0: 1,000 levels inside it
             raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", self.peek())
         lhs, span = self.prefix()
         tokens, make = self.tokens, self.build.make

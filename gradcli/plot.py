@@ -79,6 +79,8 @@ def parse_range(text: str, name: str) -> tuple[float, float]:
     lo, hi = read_value(lo_text, f"start of --{name}"), read_value(hi_text, f"end of --{name}")
     if np.ndim(lo) or np.ndim(hi) or not lo < hi:
         raise BindError(f"--{name} {text}: the range must be two numbers, the first smaller")
+    if not math.isfinite(float(hi) - float(lo)):
+        raise BindError(f"--{name} {text}: the range must be finite, and narrower than the largest float")
     return float(lo), float(hi)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcli.errors import GradcliError
+from gradcli.errors import BindError, GradcliError
 from gradcli.evaluation import Check, guarded, skipped_check
 from gradcli.expr import Expr
 
@@ -26,6 +26,9 @@ SYMPY_CAP = 256             # per-element symbols for at most this many elements
 PRECISION = 30              # decimal digits for evaluating SymPy's derivative at the point
 FD_DIRECTIONS = 3
 FD_RTOL = 1e-6              # what central differences with Richardson extrapolation can promise
+
+
+MAX_TIMEOUT = 1e6           # seconds; a longer --check-timeout is no limit (the timer cannot count that far)
 
 
 class CheckTimeout(Exception):
@@ -40,7 +43,7 @@ def sympy():
 @contextmanager
 def deadline(seconds: float | None):
     """Raise CheckTimeout in this block after `seconds` (main thread, POSIX; otherwise no limit)."""
-    usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
+    usable = (seconds is not None and 0 < seconds <= MAX_TIMEOUT and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
     if not usable:
         yield
@@ -604,6 +607,9 @@ def symbolic_evaluate(expr: Expr, values: dict, *, wrt=None, grad_output=None, g
                 if out.size != 1 and seed is None:
                     raise GradcliError("the output is not a scalar: give --grad-output",
                                        expr.span, source=expr.source)
+                if seed is not None and np.shape(seed) != out.shape:
+                    raise BindError(f"--grad-output has shape {np.shape(seed)}, but the output has shape "
+                                    f"{out.shape}", hint="the seed gradient must have the output's shape")
                 f = scalar_output(out, seed)
                 for n in wanted:
                     syms = symbols[n]
@@ -726,9 +732,13 @@ def matrix_check(kind: str, deriv, *, rtol: float = 1e-9, atol: float = 1e-12,
                 f = out.reshape(-1)[0]
                 first = [diff(f, s) for s in flat]
                 entries = [[diff(d, s) for s in flat] for d in first]
+                outputs = [f] * len(entries)
             else:
-                entries = [[diff(o, s) for s in flat] for o in out.reshape(-1)]
+                outputs = list(out.reshape(-1))
+                entries = [[diff(o, s) for s in flat] for o in outputs]
             want = np.array([[evaluate_at(e, point) for e in row] for row in entries], dtype=np.float64)
+            # SymPy's value of the output each row differentiates: whether the point is in its domain
+            reference = np.array([[evaluate_at(o, point)] for o in outputs], dtype=np.float64)
             formulas = [[to_text(e) for e in row] for row in entries]
     except CheckTimeout as exc:
         return Check("timeout", "sympy", reason=f"{exc}; raise --check-timeout to wait longer", rtol=rtol, atol=atol)
@@ -737,14 +747,30 @@ def matrix_check(kind: str, deriv, *, rtol: float = 1e-9, atol: float = 1e-12,
     agree = bool(np.all(close(got, want, rtol, atol)))
     check = Check("ok", "sympy", abs_error(got, want), {kind: formulas}, {kind: want}, {kind: agree},
                   rtol=rtol, atol=atol)
-    if not agree:
-        from gradcli.evaluation import evaluate
-        conventions = kinks(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv))) \
-            or singular([(got, want)], deriv.value)
-        check.status = "nondifferentiable" if conventions else "mismatch"
-        check.conventions = conventions
-        check.reason = None if conventions else f"the engine's {kind} and SymPy's disagree"
+    # As for gradients: a non-finite entry is never ok, and one where SymPy's is finite and the
+    # row's output is defined is a mismatch ([1/x, x] at 0: the second row's 0*inf).
+    if agree and np.all(np.isfinite(got)) and np.all(np.isfinite(reference)):
+        return check
+    with np.errstate(invalid="ignore"):
+        wrong = ~np.isfinite(got) & np.isfinite(want) & np.isfinite(reference)
+    if np.any(wrong):
+        i, j = map(int, np.argwhere(wrong)[0])
+        check.status = "mismatch"
+        check.reason = (f"the engine's {kind} entry [{i}, {j}] is {fmt(got[i, j])} where SymPy's is "
+                        f"{fmt(want[i, j])}, at a point where the expression is defined")
+        return check
+    from gradcli.evaluation import evaluate
+    conventions = kinks(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv))) \
+        + singular([(got, want)], reference)
+    check.status = "nondifferentiable" if conventions else "mismatch"
+    check.conventions = conventions
+    check.reason = None if conventions else f"the engine's {kind} and SymPy's disagree"
     return check
+
+
+def fmt(x) -> str:
+    from gradcli.render import fmt_num
+    return fmt_num(x)
 
 
 def _ones_like_output(deriv):
