@@ -503,8 +503,8 @@ def plot(expr: str, bindings: dict, *, points=200, fmt="plot") -> int:
     if fmt == "json":
         _out(render.dumps(plot.record(samples)))
     else:
-        console = _console()
-        console.print(plot.render(samples, width=min(console.width, plot.WIDEST)))
+        width = min(_console().width, plot.WIDEST)
+        _show(lambda digits: plot.render(samples, width=width))
     return EXIT_OK
 
 

@@ -24,12 +24,15 @@ class Note:
     span: Span | None = None
 
 
+GRAPH_TEXT = 120            # characters of a node's text the graph keeps (tree, DOT, Mermaid and JSON show it)
+
+
 @dataclass
 class GraphNode:
     """One node of the computational graph, as the renderers show it."""
     id: int
     op: str                 # display symbol: '*', 'sin', 'var', 'num'
-    text: str               # what the user typed for it
+    text: str               # what the user typed for it (its first GRAPH_TEXT characters)
     value: object           # float or ndarray
     shape: tuple
     is_leaf: bool
@@ -74,7 +77,7 @@ class Result:
         for i, (node, t) in enumerate(zip(self.nodes, self.traced())):
             g = t._grad if (t.is_leaf or t.retains_grad) else None
             out.append(GraphNode(
-                id=i, op=node.op.symbol, text=node.text, value=_plain(t.data), shape=t.shape,
+                id=i, op=node.op.symbol, text=node.excerpt(GRAPH_TEXT), value=_plain(t.data), shape=t.shape,
                 is_leaf=t.is_leaf, requires_grad=t.requires_grad,
                 grad=None if g is None else _plain(g.data),
                 grad_fn=None if t.grad_fn is None else t.grad_fn.name(),
@@ -368,7 +371,10 @@ def overflow_notes(given: dict, bound: dict) -> list[Note]:
     """A value written as a finite number that is beyond a float's range (1e400) is inf: say so."""
     notes = []
     for name, text in given.items():
-        if isinstance(text, str) and not _finite(bound.get(name, 0.0)):
+        if isinstance(text, int) and not isinstance(text, bool) and not _finite(bound.get(name, 0.0)):
+            notes.append(Note(f"the value of {name} (an integer of {len(str(abs(text))) if abs(text).bit_length() < 14000 else 'thousands of'} "
+                              "digits) is beyond the range of a float: it overflows to inf"))
+        elif isinstance(text, str) and not _finite(bound.get(name, 0.0)):
             lowered = text.lower()
             if "inf" not in lowered and "nan" not in lowered:
                 notes.append(Note(f"the value of {name} ({text[:40]}) is beyond the range of a float: "

@@ -29,6 +29,14 @@ class Expr:
         """The text the user typed for this node (its first occurrence)."""
         return self.source[self.span.start:self.span.end]
 
+    def excerpt(self, limit: int) -> str:
+        """The node's text, or its first characters and … when longer than limit: in time and
+        memory bounded by limit (a chain of n additions has texts of total length n^2/2)."""
+        start, end = self.span.start, self.span.end
+        if end - start <= limit:
+            return self.source[start:end]
+        return self.source[start:start + limit - 1] + "…"
+
     def nodes(self) -> list["Expr"]:
         """Every node reachable from this one, in topological order (inputs first).
 

@@ -42,8 +42,6 @@ def dispatch(argv: list[str]) -> int:
                            hint=f"did you mean {close[0]}?" if close else f"the commands are {', '.join(COMMANDS)}")
     spec = COMMANDS[name]
     words = argv[1:]
-    if spec.arg.many:
-        interrupts.report.update(done=lambda: 0, what="job")     # stopped before the first job
     before_end = words[:words.index("--")] if "--" in words else words
     if any(w in HELP_FLAGS for w in before_end):
         from gradcli.help import command_help
@@ -68,10 +66,13 @@ def dispatch(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Run gradcli; turn errors into messages and exit codes."""
     interrupts.install()                # first: a Ctrl-C from here on is a clean stop
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["batch"]:
+        interrupts.report.update(done=lambda: 0, what="job")     # stopped before the first job
     code = EXIT_OK
     try:
         from gradcli.errors import GradcliError
-        code = _run(list(sys.argv[1:] if argv is None else argv), GradcliError)
+        code = _run(argv, GradcliError)
     except KeyboardInterrupt:
         code = _stopped(EXIT_INTERRUPT, "interrupted")
     except Terminated:

@@ -226,17 +226,8 @@ def tsv_cell(v) -> str:
 
 
 # -- eval results --------------------------------------------------------------
-TEXT_EXCERPT = 120       # characters of a node's source text in graph JSON
-
-
-def excerpt(text: str, limit: int = TEXT_EXCERPT) -> str:
-    """The start of a long text, marked with …: a graph's texts must not repeat a long expression
-    once per node (that grows as the square of its length)."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def graph_json(result) -> list[dict]:
-    return [{"id": n.id, "op": n.op, "text": excerpt(n.text), "value": to_json(n.value),
+    return [{"id": n.id, "op": n.op, "text": n.text, "value": to_json(n.value),
              "shape": list(n.shape), "is_leaf": n.is_leaf, "requires_grad": n.requires_grad,
              "grad": to_json(n.grad), "grad_fn": n.grad_fn, "inputs": n.inputs} for n in result.graph]
 

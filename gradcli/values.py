@@ -6,6 +6,7 @@ list `1,2,3` is read as the vector [1,2,3].
 """
 from __future__ import annotations
 
+import math
 import numbers
 import re
 
@@ -35,12 +36,15 @@ def read_value(text, where: str = "value"):
     if isinstance(text, bool) or text is None:
         raise BindError(f"{where} must be a number or an array of numbers, not {text!r}")
     if isinstance(text, numbers.Real):
-        return float(text)
+        try:
+            return float(text)
+        except OverflowError:           # an integer beyond float range, as 1e400 is: inf
+            return math.inf if text > 0 else -math.inf
     try:
         arr = np.asarray(text, dtype=np.float64)
-    except (ValueError, TypeError) as exc:
-        raise BindError(f"{where} must be a number or an array of numbers of one shape",
-                        hint=str(exc).split("\n")[0]) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise BindError(f"{where} must be a number or an array of numbers of one shape (each within "
+                        "float range)", hint=str(exc).split("\n")[0][:200]) from None
     if arr.size > MAX_ELEMENTS:
         raise BindError(f"{where} has {arr.size:,} elements; the limit is {MAX_ELEMENTS:,}")
     return float(arr) if arr.ndim == 0 else arr

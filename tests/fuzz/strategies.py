@@ -127,3 +127,37 @@ def cli_answers_cleanly(run, text: str, fmt: str) -> None:
 
 def _value_text(value) -> str:
     return str(value).replace(" ", "")
+
+
+# -- what found the hardening bugs: huge and deep JSON, big integers, non-finite option values ----------
+JSON_NUMBERS = ["1e309", "-1e309", "NaN", "Infinity", "-Infinity", "1e-400", "0", "-0.0", "2.5"]
+
+
+@st.composite
+def hostile_json(draw) -> str:
+    """A batch line that is a JSON object with something hostile inside: numbers beyond float range,
+    non-finite literals, integers of thousands of digits, nesting thousands deep, odd shapes."""
+    number = draw(st.sampled_from(JSON_NUMBERS) | st.integers(300, 6000).map(lambda n: "9" * n))
+    depth = draw(st.sampled_from([0, 1, 3, 2000, 60_000]))
+    nested = "[" * depth + number + "]" * depth
+    return draw(st.sampled_from([
+        f'{{"expr": "x*2", "vars": {{"x": {number}}}}}',
+        f'{{"expr": "sum(x)", "vars": {{"x": {nested}}}}}',
+        f'{{"expr": "v*2", "vars": {{"v": [1, 2]}}, "grad_output": [{number}, 1]}}',
+        f'{{"expr": "x", "vars": {{"x": {{"y": {nested}}}}}}}',
+        f'{{"expr": "x", "wrt": {nested}}}',
+        f'{{"expr": {nested}}}',
+        nested,
+    ]))
+
+
+def non_finite_option_values() -> st.SearchStrategy[tuple]:
+    """(option, value, command) with a value no option accepts: nan, inf, beyond float range, negative."""
+    values = st.sampled_from(["nan", "inf", "-inf", "1e400", "-1e400", "NaN", "-1", "1e99999"])
+    commands = st.sampled_from([
+        ("--rtol", ["eval", "x", "--x", "1"]), ("--atol", ["eval", "x", "--x", "1"]),
+        ("--check-timeout", ["eval", "x", "--x", "1"]), ("--lr", ["minimize", "x^2", "--x", "1"]),
+        ("--tol", ["minimize", "x^2", "--x", "1"]), ("--rtol", ["batch", "-"]),
+        ("--check-timeout", ["hessian", "x^2", "--x", "1"]),
+    ])
+    return st.tuples(commands, values).map(lambda t: (t[0][0], t[1], t[0][1]))
