@@ -14,11 +14,14 @@ from importlib.util import find_spec
 _PUBLIC = {
     "parse": "gradcli.parser", "evaluate": "gradcli.evaluation", "Result": "gradcli.evaluation",
     "tensor": "gradcli.engine", "Tensor": "gradcli.engine", "no_grad": "gradcli.engine", "grad": "gradcli.engine",
+    "ones": "gradcli.engine", "zeros": "gradcli.engine", "ones_like": "gradcli.engine",
+    "zeros_like": "gradcli.engine", "eye": "gradcli.engine",
     "GradcliError": "gradcli.errors", "ParseError": "gradcli.errors", "BindError": "gradcli.errors",
     "ShapeError": "gradcli.errors", "GradOutputError": "gradcli.errors",
 }
 
 __all__ = ["parse", "evaluate", "tensor", "Tensor", "no_grad", "grad", "Result",
+           "ones", "zeros", "ones_like", "zeros_like", "eye",
            "GradcliError", "ParseError", "BindError", "ShapeError", "GradOutputError"]
 
 

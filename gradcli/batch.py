@@ -41,6 +41,7 @@ class Record:
     error: GradcliError | None = None
     error_type: str | None = None
     column: int | None = None
+    file: str | None = None         # the file it came from, when a run reads several
 
     @property
     def failed(self) -> bool:

@@ -24,7 +24,8 @@ class BindingCommand(TyperCommand):
     spec: Command
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
-        own, positional, bindings = split_args(args, takes_value(self.spec), self.spec.positional_bindings)
+        own, positional, bindings = split_args(args, takes_value(self.spec), self.spec.positional_bindings,
+                                               self.spec.name)
         ctx.meta["bindings"] = bindings
         return super().parse_args(ctx, own + ["--"] + positional)
 

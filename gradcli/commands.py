@@ -102,13 +102,11 @@ def diff(expr: str, bindings: dict, *, wrt=None, check_timeout=5.0, shape=(), fm
         latex = {n: latex_array(g) for n, g in d.grad.items()}
         _out(render.dumps({"expr": parsed.source, "variables": list(d.grad), "grad": texts, "latex": latex}))
     elif fmt == "latex":
-        if len(d.grad) == 1:
-            _out(latex_array(next(iter(d.grad.values()))))
-        else:
-            f = sympy().latex(d.function)
-            f = f"\\left({f}\\right)" if d.function.is_Add else f
-            _out("\n".join(f"\\frac{{\\partial}}{{\\partial {n}}} {f} = {latex_array(g)}" for n, g in d.grad.items())
-                 or "0")
+        f = sympy().latex(d.function)
+        f = f"\\left({f}\\right)" if d.function.is_Add else f
+        symbol = "d" if len(d.grad) == 1 else "\\partial"
+        _out("\n".join(f"\\frac{{{symbol}}}{{{symbol} {n}}} {f} = {latex_array(g)}" for n, g in d.grad.items())
+             or "0")
     else:
         shown = {n: _formula_text(t) for n, t in texts.items()}
         _out("\n".join(t if len(shown) == 1 else f"d/d{n} = {t}" for n, t in shown.items()) or "0")
@@ -171,9 +169,10 @@ def _points(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, rtol,
         row.update({k: v for k, v in bindings.items() if k in parsed.variables() and k not in row})
         verdicts.append((i + 1, cross_check(evaluate(parsed, row, wrt=wrt), rtol=rtol, atol=atol,
                                             timeout=timeout or None)))
-    bad = [f"row {i}: {v.status}" for i, v in verdicts if v.status != "ok"]
-    sys.stderr.write(f"cross-check on row{'s' if len(verdicts) > 1 else ''} {', '.join(str(i) for i, _ in verdicts)}: "
-                     + ("; ".join(bad) if bad else "ok") + "\n")
+    rows = f"row{'s' if len(verdicts) > 1 else ''} {', '.join(str(i) for i, _ in verdicts)}"
+    bad = [f"row {i} {v.status}" + (f" ({'; '.join(v.conventions) or v.reason})" if v.conventions or v.reason else "")
+           for i, v in verdicts if v.status != "ok"]
+    sys.stderr.write(f"cross-check on {rows}: " + ("; ".join(bad) if bad else "ok") + "\n")
     return EXIT_MISMATCH if any(v.status == "mismatch" for _, v in verdicts) else EXIT_OK
 
 
@@ -240,7 +239,7 @@ def _write_rows(out, cols: list, sep: str, progress) -> None:
 def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=1e-12, check_timeout=5.0,
           fmt="table", jobs=None) -> int:
     """Run many jobs: one record per job, in input order, as soon as each is ready."""
-    from gradcli import batch, parallel, render
+    from gradcli import batch, parallel
     from gradcli.engine import silence_numpy
 
     silence_numpy()                     # the run reports non-finite values itself (evaluate's notes)
@@ -253,7 +252,6 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
     workers = parallel.usable_cores() if jobs is None else jobs
     parsed: dict = {}                   # expression text -> Expr, across chunks and files
     out = Stream()
-    done = failed = 0
     collected = []
     progress = Progress("jobs", streams=fmt != "table")
     if progress.enabled and all(os.path.isfile(p) for p in paths):
@@ -262,37 +260,60 @@ def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
         sys.stderr.write("reading jobs from standard input, one a line, until Ctrl-D\n")
     if fmt == "table":
         interrupts.report["done"] = lambda: len(collected)
-    with progress:
-        if fmt == "tsv":
-            out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER, record=False)
-        for path in paths:
-            prefix = path if len(paths) > 1 else None
-            if fmt == "table":
-                with _open_input(path) as stream:
-                    for rec in batch.run(batch.lines_of(stream), options, parsed):
-                        collected.append(rec)
-                        done += 1
-                        failed += rec.failed
-                        progress.advance()
-                continue
-
-            def render_chunk(chunk, prefix=prefix):
-                recs = list(batch.run(chunk, options, parsed))
-                return [_safe_record_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
-
-            for texts, bad in _chunks_of(path, render_chunk, workers, check):
-                for text in texts:
-                    out.write(text)
-                    done += 1
-                    progress.advance()
-                failed += bad
+    try:
+        with progress:
+            done, failed = _batch_run(paths, fmt, options, parsed, workers, check, out, progress, collected)
+    except (KeyboardInterrupt, interrupts.Terminated):
+        if fmt == "table" and collected:
+            _batch_table(collected, f"{_count(len(collected), 'job')} done before the run was stopped")
+        raise
     if fmt == "table":
-        from rich.console import Group
-        from rich.text import Text
-        summary = Text(f"{_count(done, 'job')}, {failed} failed or disagreed", "dim")
-        _show(lambda digits: Group(render.batch_table(collected, digits), summary),
-              lambda digits: Group(render.batch_stacked(collected, digits), summary))
+        _batch_table(collected, f"{_count(done, 'job')}, {failed} failed or disagreed")
     return EXIT_MISMATCH if failed else EXIT_OK
+
+
+def _batch_table(records: list, summary: str) -> None:
+    from rich.console import Group
+    from rich.text import Text
+
+    from gradcli import render
+    line = Text(summary, "dim")
+    if not records:
+        _show(lambda digits: line)
+        return
+    _show(lambda digits: Group(render.batch_table(records, digits), line),
+          lambda digits: Group(render.batch_stacked(records, digits), line))
+
+
+def _batch_run(paths, fmt, options, parsed, workers, check, out, progress, collected) -> tuple[int, int]:
+    """Every job of every file: records written as they come (json, tsv) or collected (table)."""
+    from gradcli import batch, render
+    done = failed = 0
+    if fmt == "tsv":
+        out.write(("file\t" if len(paths) > 1 else "") + render.BATCH_TSV_HEADER, record=False)
+    for path in paths:
+        prefix = path if len(paths) > 1 else None
+        if fmt == "table":
+            with _open_input(path) as stream:
+                for rec in batch.run(batch.lines_of(stream), options, parsed):
+                    rec.file = prefix
+                    collected.append(rec)
+                    done += 1
+                    failed += rec.failed
+                    progress.advance()
+            continue
+
+        def render_chunk(chunk, prefix=prefix):
+            recs = list(batch.run(chunk, options, parsed))
+            return [_safe_record_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
+
+        for texts, bad in _chunks_of(path, render_chunk, workers, check):
+            for text in texts:
+                out.write(text)
+                done += 1
+                progress.advance()
+            failed += bad
+    return done, failed
 
 
 def _count_jobs(path: str) -> int:
@@ -360,7 +381,7 @@ def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol=
     elif fmt == "tsv":
         _out(_matrix_tsv(d.labels, d.labels, d.hessian))
     else:
-        _show(lambda digits: _matrix_view("Hessian", d, d.labels, d.labels, d.hessian, verdict, digits))
+        _show(*_matrix_views("Hessian", d, d.labels, d.labels, d.hessian, verdict))
     return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
 
 
@@ -381,17 +402,21 @@ def jacobian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=1e-9, atol
     elif fmt == "tsv":
         _out(_matrix_tsv(rows, d.labels, d.jacobian))
     else:
-        _show(lambda digits: _matrix_view("Jacobian", d, rows, d.labels, d.jacobian, verdict, digits))
+        _show(*_matrix_views("Jacobian", d, rows, d.labels, d.jacobian, verdict))
     return EXIT_MISMATCH if verdict.status == "mismatch" else EXIT_OK
 
 
-def _matrix_view(title, d, rows, cols, m, verdict, digits):
+def _matrix_views(title, d, rows, cols, m, verdict):
+    """The value, the matrix (one table, or blocks of columns when it is too wide) and the check."""
     from rich.console import Group
     from rich.text import Text
 
     from gradcli import render
-    return Group(render.value_line(d.expr.source, d.value, digits),
-                 render.matrix_table(title, rows, cols, m, digits), Text(render.check_line(verdict), "dim"))
+
+    def view(layout):
+        return lambda digits: Group(render.value_line(d.expr.source, d.value, digits),
+                                    layout(title, rows, cols, m, digits), Text(render.check_line(verdict, digits), "dim"))
+    return view(render.matrix_table), view(render.matrix_blocks)
 
 
 def _matrix_verdict(kind, d, check, rtol, atol, timeout):
@@ -615,11 +640,18 @@ def check_bindings(command: str, arg, bindings: dict) -> None:
     variables = None if spec.arg.many else _variables_of(arg)
     for name in suspects:
         missing = bindings[name] is MISSING
-        if variables is None or name in variables:
+        if variables is not None and name in variables:
             if missing:
                 raise GradcliError(f"--{name} needs a value, as in --{name} 2", name=name)
             continue
-        error = unknown_option(f"--{name}", flags)
+        error = unknown_option(f"--{name}", flags, command)
+        if variables is None:           # batch: a default for the lines' variables, or an option's typo
+            if "did you mean" in error.message:
+                error.hint = f"a default for a variable named so is written in the jobs' lines ({name}=...)"
+                raise error
+            if missing:
+                raise GradcliError(f"--{name} needs a value, as in --{name} 2", name=name)
+            continue
         if "did you mean" in error.message:
             raise error
         if missing:

@@ -287,6 +287,7 @@ class Tensor:
     def __matmul__(self, o): return F.matmul(self, o)
     def __rmatmul__(self, o): return F.matmul(o, self)
     def __neg__(self): return F.neg(self)
+    def __abs__(self): return F.abs(self)
     def __pos__(self): return self
     def __getitem__(self, index):
         return F.index(self, index=index if isinstance(index, tuple) else (index,))
@@ -400,6 +401,33 @@ def _kept(t: "Tensor") -> bool:
 def tensor(data, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor (float64), like torch.tensor."""
     return Tensor(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+
+
+def _shape(size) -> tuple:
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+
+
+def ones(*size, requires_grad: bool = False) -> Tensor:
+    """A leaf of ones, like torch.ones(2, 3) or torch.ones((2, 3))."""
+    return Tensor(np.ones(_shape(size)), requires_grad=requires_grad)
+
+
+def zeros(*size, requires_grad: bool = False) -> Tensor:
+    """A leaf of zeros, like torch.zeros."""
+    return Tensor(np.zeros(_shape(size)), requires_grad=requires_grad)
+
+
+def ones_like(t, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones_like(_as_array(t)), requires_grad=requires_grad)
+
+
+def zeros_like(t, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros_like(_as_array(t)), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix, like torch.eye."""
+    return Tensor(np.eye(n, m), requires_grad=requires_grad)
 
 
 def _wrap(data, requires_grad: bool = False, grad_fn=None) -> Tensor:

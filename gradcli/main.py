@@ -36,7 +36,9 @@ def dispatch(argv: list[str]) -> int:
     name = argv[0]
     if name not in COMMANDS:
         if name.startswith("-"):
-            raise GradcliError(f"unknown option {name}", hint="gradcli --help lists the commands and options")
+            close = close_matches(name, [*VERSION_FLAGS, *HELP_FLAGS], n=1, cutoff=0.6)
+            raise GradcliError(f"unknown option {name}" + (f"; did you mean {close[0]}?" if close else ""),
+                               hint=None if close else "gradcli --help lists the commands and options")
         close = close_matches(name, list(COMMANDS), n=1)
         raise GradcliError(f"unknown command '{name}'",
                            hint=f"did you mean {close[0]}?" if close else f"the commands are {', '.join(COMMANDS)}")
@@ -47,7 +49,7 @@ def dispatch(argv: list[str]) -> int:
         from gradcli.help import command_help
         emit(command_help(spec))
         return EXIT_OK
-    own, positional, bindings = split_args(words, takes_value(spec), spec.positional_bindings)
+    own, positional, bindings = split_args(words, takes_value(spec), spec.positional_bindings, name)
     options = parse_own(spec, own)
     if spec.arg.many:
         return run(name, positional, bindings, **options)
@@ -59,7 +61,8 @@ def dispatch(argv: list[str]) -> int:
             raise GradcliError(f"unknown option {extra}", hint=f"gradcli {name} --help lists its options")
         raise GradcliError(f"gradcli {name} takes one expression, but got {len(positional)}: "
                            + ", ".join(repr(p) for p in positional[:4]),
-                           hint="quote the expression (\"a * b\"), and give values as --NAME VALUE or NAME=VALUE")
+                           hint="quote the expression (\"a * b\"), and give values as --NAME VALUE or NAME=VALUE "
+                                "(NAME=VALUE for a variable named like an option: tree=3)")
     return run(name, positional[0], bindings, **options)
 
 

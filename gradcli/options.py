@@ -134,7 +134,7 @@ COMMANDS = {c.name: c for c in [
     ), Arg("expr", "EXPR", "An expression, often a vector."), (WRT, *CHECKS, FORMAT)),
     Command("minimize", "Gradient descent from the given point: argmin, minimum, and why it stopped.", (
         'gradcli minimize "(x-3)^2 + (y+1)^2" --x 0 --y 0',
-        'gradcli minimize "(1-x)^2 + 100*(y-x^2)^2" --x -1.2 --y 1 --optimizer adam --trace steps.csv',
+        'gradcli minimize "(1-x)^2 + 100*(y-x^2)^2" --x -1.2 --y 1 --trace steps.csv',
         'gradcli minimize "sum((w - 1)^2)" --w 0,0,0 -f json',
     ), Arg("expr", "EXPR", "A scalar expression; the variables' values are the start."), (
         WRT,
@@ -184,7 +184,7 @@ class Missing:
 MISSING = Missing()
 
 
-def split_args(args: list[str], own: dict, positional_bindings: bool) -> tuple[list, list, dict]:
+def split_args(args: list[str], own: dict, positional_bindings: bool, command: str | None = None) -> tuple[list, list, dict]:
     """Separate a command's own options, its positional words, and variable bindings.
 
     Every --NAME that is not an own option takes the next word as its value, even
@@ -210,7 +210,7 @@ def split_args(args: list[str], own: dict, positional_bindings: bool) -> tuple[l
                 i += 1
         elif _names_a_binding(word):                                         # --a 2, --a=2, --a -2
             if not name[2:].isidentifier():
-                raise unknown_option(name, own)
+                raise unknown_option(name, own, command)
             if not eq:
                 if i < len(words) and not (words[i] in own or _names_a_binding(words[i])):
                     value = words[i]
@@ -229,13 +229,14 @@ def _names_a_binding(word: str) -> bool:
     return word.startswith("--") and (word[2:3].isalpha() or word[2:3] == "_")
 
 
-def unknown_option(flag: str, own) -> "GradcliError":
+def unknown_option(flag: str, own, command: str | None = None) -> "GradcliError":
     """unknown option --no-chek; did you mean --no-check?"""
     from gradcli.errors import GradcliError, close_matches
     close = close_matches(flag, [f for f in own if f.startswith("--")], n=1, cutoff=0.6)
     if close:
         return GradcliError(f"unknown option {flag}; did you mean {close[0]}?")
-    return GradcliError(f"unknown option {flag}", hint="gradcli COMMAND --help lists a command's options")
+    where = f"gradcli {command} --help lists its options" if command else "gradcli --help lists the commands"
+    return GradcliError(f"unknown option {flag}", hint=where)
 
 
 def _bind(bindings: dict, name: str, value) -> None:
@@ -255,7 +256,7 @@ def parse_own(command: Command, words: list[str]) -> dict:
         flag, eq, text = word.partition("=")
         o = by_flag.get(flag if (eq and flag.startswith("--")) else word)
         if o is None:
-            raise unknown_option(flag, by_flag)
+            raise unknown_option(flag, by_flag, command.name)
         if o.is_flag:
             if eq:
                 raise GradcliError(f"{flag} takes no value", hint=f"write {flag} alone")
@@ -274,8 +275,13 @@ def parse_own(command: Command, words: list[str]) -> dict:
     return values
 
 
+EXAMPLES = {"NAMES": "a,b", "FILE": "data.csv", "VALUE": "1,1", "SECONDS": "10", "N": "2", "NAME=SHAPE": "W=2x3"}
+
+
 def _example(o: Opt) -> str:
-    return o.choices[0] if o.choices else {float: "1e-6", int: "2"}.get(o.type, o.metavar or "VALUE")
+    if o.choices:
+        return o.choices[0]
+    return EXAMPLES.get(o.metavar or "", {float: "1e-6", int: "2"}.get(o.type, "VALUE"))
 
 
 def _expects(o: Opt) -> str:

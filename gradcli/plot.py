@@ -101,6 +101,15 @@ def sample(source, bindings: dict, points: int = 200) -> Samples:
     lo, hi = parse_range(bindings[name], name)
     x = np.linspace(lo, hi, points)
     constants = {k: v for k, v in bindings.items() if k != name}
+    missing = [n for n in names if n != name and n not in constants]
+    if missing:
+        raise BindError(f"no value for '{missing[0]}'", hint=f"give it as --{missing[0]} VALUE; plot varies "
+                        f"--{name} alone")
+    from gradcli.evaluation import evaluate
+    shape = np.shape(evaluate(expr, {**constants, name: lo}, grad=False).value)
+    if shape != ():
+        raise BindError(f"plot draws one number for each {name}; this expression has shape {shape}",
+                        hint="plot one element of it, as (...)[0], or its sum(...)")
     f, grads, _ = evaluate_rows(expr, {name: x}, constants, wrt=[name])
     return Samples(expr, name, x, np.asarray(f, dtype=np.float64), np.asarray(grads[name], dtype=np.float64),
                    constants)
@@ -125,6 +134,23 @@ def y_range(values: np.ndarray) -> tuple[float, float, bool]:
         half = max(1.0, abs(lo))
         return lo - half, hi + half, False
     return lo, hi, False
+
+
+SLOPE_ROOM = 3.0    # the derivative may reach this many of f's spans beyond f's range before it is clipped
+
+
+def derivative_range(f: np.ndarray, df: np.ndarray) -> tuple[float, float, bool]:
+    """y_range of f and its derivative together, narrowed, when the derivative shoots off (a
+    vertical tangent, as sqrt(1-x^2) has at ±1), to SLOPE_ROOM spans of f beyond f's own range:
+    the slope must not flatten f itself."""
+    lo, hi, clipped = y_range(np.concatenate([f, df]))
+    f_lo, f_hi = float(f.min()), float(f.max())
+    span = f_hi - f_lo
+    if span > 0:
+        room_lo, room_hi = f_lo - SLOPE_ROOM * span, f_hi + SLOPE_ROOM * span
+        if lo < room_lo or hi > room_hi:
+            lo, hi, clipped = max(lo, min(room_lo, f_lo)), min(hi, max(room_hi, f_hi)), True
+    return lo, hi, clipped
 
 
 def round_out(lo: float, hi: float) -> tuple[float, float, float]:
@@ -196,10 +222,12 @@ def render(s: Samples, width: int = 80, height: int = 18):
 
     from gradcli.render import fmt_num
 
-    finite = np.concatenate([s.f[np.isfinite(s.f)], s.df[np.isfinite(s.df)]])
+    f = s.f[np.isfinite(s.f)]
+    df = s.df[np.isfinite(s.df) & np.isfinite(s.f)]          # no slope is drawn where f is undefined
+    finite = np.concatenate([f, df])
     if finite.size == 0:
         return Text("nothing finite to draw", "yellow")
-    y_lo, y_hi, clipped = y_range(finite)
+    y_lo, y_hi, clipped = derivative_range(f, df) if f.size else y_range(df)
     y_lo, y_hi, step = round_out(y_lo, y_hi)
     top, bottom = tick(y_hi, step), tick(y_lo, step)
     label_w = max(len(top), len(bottom)) + 1
@@ -212,7 +240,7 @@ def render(s: Samples, width: int = 80, height: int = 18):
         grid[zero], styles[zero] = ["─"] * cols, ["dim"] * cols
     box = (float(s.x[0]), float(s.x[-1]), y_lo, y_hi)
     draw(grid, styles, s.x, s.f, F_MARK, "cyan", box)
-    draw(grid, styles, s.x, s.df, D_MARK, "magenta", box)
+    draw(grid, styles, s.x, np.where(np.isfinite(s.f), s.df, np.nan), D_MARK, "magenta", box)
 
     lines = []
     for r in range(height):
@@ -233,7 +261,8 @@ def render(s: Samples, width: int = 80, height: int = 18):
     if s.zeros:
         notes.append(Text("derivative zero at " + ", ".join(f"{s.name} = {fmt_num(z)}" for z in s.zeros[:8]), "dim"))
     if s.undefined:
-        notes.append(Text(f"undefined at {len(s.undefined)} sample(s), first at {s.name} = {s.undefined[0]:.6g}",
+        n = len(s.undefined)
+        notes.append(Text(f"undefined at {n} sample{'' if n == 1 else 's'}, first at {s.name} = {s.undefined[0]:.6g}",
                           "dim"))
     return Group(legend, *lines, *notes)
 

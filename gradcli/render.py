@@ -60,6 +60,13 @@ class Digits:
         from rich.text import Text
         return Text(self.value(v), style, no_wrap=np.ndim(v) == 0, overflow="fold")
 
+    def text(self, text: str, value=None, style: str = ""):
+        """A cell of text that may fold, ending in a value (`formula = 2.89e-22`) that never folds."""
+        shown = "" if value is None else self.short(value)
+        cell = _folding_text()(f"{text} = {shown}" if shown and text != shown else text, style, overflow="fold")
+        cell.least = len(shown)
+        return cell
+
     def short(self, v) -> str:
         """A value on one line."""
         text = fmt_value(v, self)
@@ -79,10 +86,7 @@ class Digits:
             cells = [console.render_str(c) if isinstance(c, str) else c for c in (column.header, *column.cells)]
             sizes = [Measurement.get(console, options, c) for c in cells]
             high = max(m.maximum for m in sizes)
-            # a cell that may not wrap needs its whole width (Rich's measure gives its longest word)
-            low = max(m.maximum if column.no_wrap or getattr(c, "no_wrap", None) else m.minimum
-                      for c, m in zip(cells, sizes))
-            lows.append(low)
+            lows.append(max(_least(column, c, m) for c, m in zip(cells, sizes)))
             highs.append(high)
         room = self.width - (Measurement.get(console, options, table).maximum - sum(highs))
         if sum(highs) <= room:
@@ -94,6 +98,34 @@ class Digits:
         for column, low, high in zip(table.columns, lows, highs):
             column.width = max(low, min(high, level))
         return table
+
+
+_FOLDING = []
+
+
+def _folding_text():
+    """Rich's Text with room for `least`, the width below which it may not fold (Text has slots)."""
+    if not _FOLDING:
+        from rich.text import Text
+
+        class FoldingText(Text):
+            least = 0
+        _FOLDING.append(FoldingText)
+    return _FOLDING[0]
+
+
+FOLD_MIN = 12       # a text that may fold (a formula, a long name) gives way down to this width
+
+
+def _least(column, cell, size) -> int:
+    """The narrowest a cell can be: all of it if it may not wrap (a number: Rich's measure gives
+    its longest word); a text that folds, FOLD_MIN, but never less than the number it holds
+    (`least`, set by Digits.text)."""
+    if column.no_wrap or getattr(cell, "no_wrap", None):
+        return size.maximum
+    if column.overflow == "fold":
+        return max(getattr(cell, "least", 0), min(size.minimum, FOLD_MIN))
+    return size.minimum
 
 
 def _water_level(lows: list[int], highs: list[int], room: int) -> int:
@@ -272,13 +304,13 @@ def _shape(v) -> str:
     return "[" + ",".join(str(n) for n in np.shape(v)) + "]"
 
 
-def check_line(check) -> str:
+def check_line(check, digits: Digits | None = None) -> str:
     """One line saying what the cross-check found."""
     if check.status == "skipped":
         return f"cross-check: skipped ({check.reason})"
     if check.status in ("timeout", "error"):
         return f"cross-check: {check.status} ({check.reason})"
-    err = "" if check.max_abs_err is None else f", max |error| {check.max_abs_err:.3g}"
+    err = "" if check.max_abs_err is None else f", max |error| {(digits or Digits()).num(check.max_abs_err)}"
     tol = f"rtol {check.rtol:g}, atol {check.atol:g}"
     if check.status == "ok":
         return f"cross-check: ok ✓ ({check.method}{err}; {tol})"
@@ -291,7 +323,9 @@ def value_line(source: str, value, digits: Digits | None = None):
     """`EXPR  =  value` (user text is never read as Rich markup)."""
     from rich.text import Text
     digits = digits or Digits()
-    head = Text.assemble((_one_line(source), "bold"), "  =  ", (digits.value(value), "bold cyan"))
+    lead = _one_line(source) + "  =  "
+    shown = digits.value(value).replace("\n", "\n" + " " * len(lead))     # a matrix's rows under its first
+    head = Text.assemble((_one_line(source), "bold"), "  =  ", (shown, "bold cyan"))
     if np.ndim(value):
         head.append(f"   shape {tuple(np.shape(value))}", "dim")
     return head
@@ -322,7 +356,7 @@ def _eval_view(result, check, digits: Digits, variables, show_retained: bool):
     if retained:
         parts += [Text(""), _retained_table(retained, digits)]
     style = {"ok": "green", "mismatch": "bold red", "timeout": "yellow", "error": "red"}.get(check.status, "dim")
-    parts.append(Text("\n" + check_line(check), style))
+    parts.append(Text("\n" + check_line(check, digits), style))
     return Group(*parts)
 
 
@@ -335,7 +369,7 @@ def _variable_rows(result, check, digits: Digits) -> list[dict]:
     for name in result.variables:
         g = grads.get(name)
         row = {"name": Text(name, "bold"), "value": digits.cell(result.values[name]),
-               "gradient": digits.cell(g, "green") if g is not None else Text(
+               "gradient": digits.cell(g, "green" if _finite_value(g) else "bold red") if g is not None else Text(
                    "not recorded (--no-grad)" if result.grad is None else "constant (not in --wrt)", "dim")}
         if checked:
             row["check"], row["mark"] = _check_cells(check, name, g, digits)
@@ -343,6 +377,10 @@ def _variable_rows(result, check, digits: Digits) -> list[dict]:
             row["difference"] = _difference(g, check.expected[name]) if name in check.expected else ""
         rows.append(row)
     return rows
+
+
+def _finite_value(v) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(v, dtype=np.float64))))
 
 
 def _check_header(check) -> str:
@@ -415,9 +453,9 @@ def _check_cells(check, name: str, grad, digits: Digits) -> list:
     if check.method != "sympy":
         cell = "directional finite differences"
     elif isinstance(formula, str):
-        cell = f"{formula} = {digits.num(expected)}" if formula != fmt_num(expected) else formula
+        cell = digits.text(formula, expected) if formula != fmt_num(expected) else formula
     elif not check.agree[name]:
-        cell = digits.value(expected)
+        cell = digits.cell(expected)
     else:
         flat = np.ravel(np.asarray(formula, dtype=object))
         cell = ", ".join(flat) if sum(map(len, flat)) <= 40 else f"agrees on all {flat.size} elements"
@@ -488,7 +526,7 @@ def graph_tree(result, digits: Digits | None = None):
             parents[i] += 1
 
     def label(n) -> Text:
-        t = Text.assemble((n.text if len(n.text) <= 60 else n.text[:57] + "…", "bold"), (f"  #{n.id}", "dim"))
+        t = Text.assemble((_one_line(n.text), "bold"), (f"  #{n.id}", "dim"))
         if n.op not in ("var", "num", "const"):
             t.append(f"  {n.op}", "magenta")
         t.append(f"  = {short(n.value)}", "cyan")
@@ -511,7 +549,7 @@ def graph_tree(result, digits: Digits | None = None):
         branch, i = stack.pop()
         n = nodes[i]
         if i in drawn:
-            branch.add(Text.assemble("↑ ", (n.text[:60], "bold"), f"  #{n.id} (shown above)", style="dim"))
+            branch.add(Text.assemble("↑ ", (_one_line(n.text), "bold"), f"  #{n.id} (shown above)", style="dim"))
             continue
         drawn.add(i)
         sub = branch.add(label(n))
@@ -563,14 +601,16 @@ def _batch_rows(records, digits: Digits):
         expr = _one_line(_clean(rec.expr))
         if rec.error is not None:
             where = f" (column {rec.column})" if rec.column else ""
-            yield ("error", str(rec.line), expr, Text(f"{rec.error_type} error{where}", "red"),
-                   [Text(_clean(rec.error.message), "red")], Text(""))
+            message = [Text(_clean(rec.error.message), "red")]
+            if rec.error.hint:
+                message.append(Text(f"hint: {_clean(rec.error.hint)}", "dim"))
+            yield ("error", str(rec.line), expr, Text(f"{rec.error_type} error{where}", "red"), message, Text(""))
         elif rec.symbolic is not None:
             grads = [Text(f"∂/∂{k} = {v}") for k, v in rec.symbolic.grad_text().items()]
             yield "value", str(rec.line), expr, Text(str(rec.symbolic.value_text())), grads, Text("symbolic")
         else:
             r = rec.result
-            grads = [Text(f"∂/∂{k} = {digits.short(v)}", overflow="fold") for k, v in (r.grad or {}).items()]
+            grads = [digits.text(f"∂/∂{k}", v) for k, v in (r.grad or {}).items()]
             status = rec.check.status
             mark = {"ok": ("ok ✓", "green"), "mismatch": ("MISMATCH ✗", "bold red")}.get(status, (status, "dim"))
             yield "value", str(rec.line), expr, digits.cell(r.value), grads, Text(*mark)
@@ -582,14 +622,17 @@ def batch_table(records, digits: Digits | None = None):
     from rich.text import Text
 
     digits = digits or Digits()
+    files = [rec.file for rec in records] if any(rec.file for rec in records) else None
     table = Table(header_style="bold", show_lines=False)
+    if files:
+        table.add_column("file", style="dim", overflow="fold")
     table.add_column("line", justify="right", style="dim", no_wrap=True)
     table.add_column("expression", overflow="fold")
     table.add_column("value", justify="right", overflow="fold")
     table.add_column("gradient", overflow="fold")
     table.add_column("check", overflow="fold")
-    for _, line, expr, value, grads, check in _batch_rows(records, digits):
-        table.add_row(line, expr, value, Text("\n").join(grads), check)
+    for i, (_, line, expr, value, grads, check) in enumerate(_batch_rows(records, digits)):
+        table.add_row(*([files[i]] if files else []), line, expr, value, Text("\n").join(grads), check)
     return digits.table(table)
 
 
@@ -602,8 +645,9 @@ def batch_stacked(records, digits: Digits | None = None):
     table = Table(show_edge=False, pad_edge=False, box=None, show_header=False)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
-    for kind, line, expr, value, grads, check in _batch_rows(records, digits):
-        table.add_row(Text(f"line {line}", "bold"), Text.assemble(expr, "  ", check))
+    for rec, (kind, line, expr, value, grads, check) in zip(records, _batch_rows(records, digits)):
+        where = f"{rec.file}, line {line}" if rec.file else f"line {line}"
+        table.add_row(Text(where, "bold"), Text.assemble(expr, "  ", check))
         table.add_row(f"  {kind}", value)
         for g in grads:
             table.add_row("", g)
@@ -691,6 +735,24 @@ def matrix_table(title: str, rows: list[str], cols: list[str], m: np.ndarray, di
     return digits.table(table)
 
 
+def matrix_blocks(title: str, rows: list[str], cols: list[str], m: np.ndarray, digits: Digits | None = None):
+    """A matrix too wide for one table, as tables of as many columns as fit, one below the other
+    (as numpy and pandas print wide arrays): `Jacobian, columns 1-4 of 12`."""
+    from rich.console import Group
+    digits = digits or Digits()
+    if digits.width is None:
+        return matrix_table(title, rows, cols, m, digits)
+    label = max(map(len, rows), default=0) + 4
+    widest = max([len(c) for c in cols] + [len(digits.num(x)) for x in np.ravel(m)] or [1]) + 3
+    per = max(1, (digits.width - label - 1) // widest)
+    blocks = []
+    for lo in range(0, len(cols), per):
+        hi = min(lo + per, len(cols))
+        name = f"{title}, columns {lo + 1}-{hi} of {len(cols)}" if hi - lo > 1 else f"{title}, column {hi} of {len(cols)}"
+        blocks.append(matrix_table(name, rows, cols[lo:hi], m[:, lo:hi], digits))
+    return Group(*blocks)
+
+
 def minimum_record(m) -> dict:
     return {"expr": m.expr.source, "argmin": {k: to_json(v) for k, v in m.argmin.items()},
             "value": to_json(m.value), "grad_norm": to_json(m.grad_norm), "steps": m.steps,
@@ -712,6 +774,6 @@ def minimum_table(m, digits: Digits | None = None):
     style = "green" if m.converged else ("bold red" if m.reason == "diverged" else "yellow")
     steps = f"{m.steps} step" + ("" if m.steps == 1 else "s")
     summary = Text.assemble(("minimum ", "bold"), (digits.num(m.value), "bold cyan"),
-                            f"   |gradient| {m.grad_norm:.3g}   {steps} of {m.optimizer} (lr {m.lr:g})   ",
+                            f"   |gradient| {digits.num(m.grad_norm)}   {steps} of {m.optimizer} (lr {m.lr:g})   ",
                             (m.reason, style))
     return Group(Text.assemble((_one_line(m.expr.source), "bold")), Text(""), digits.table(table), Text(""), summary)

@@ -411,8 +411,16 @@ def compare(result, expected: dict, method: str, formulas, rtol: float, atol: fl
     if not suspect and _finite(value):
         return check
     wrong = [n for n in suspect if wrongly_not_finite(result.grad[n], expected[n], value)]
-    conventions = [] if wrong else kinks(result) + singular([(result.grad[n], expected[n]) for n in suspect], value)
+    conventions = [] if wrong else explain(result, [(result.grad[n], expected[n]) for n in suspect], value)
     return _verdict(check, conventions, wrong, unequal, method)
+
+
+def explain(result, pairs, value) -> list[str]:
+    """Why the point is not differentiable: where the expression itself is not finite, that (a pole,
+    not real); else the convention of a kink it passed through; else why the derivative is not finite."""
+    if not _finite(value):
+        return singular(pairs, value)
+    return kinks(result) or singular(pairs, value)
 
 
 def _verdict(check: Check, conventions: list, wrong: list, unequal: list, method: str) -> Check:
@@ -448,7 +456,8 @@ def wrongly_not_finite(got, want, value) -> bool:
 NOT_REAL = "the expression is not real here (nan), so it has no derivative; gradcli reports the IEEE result"
 POLE = "the expression is infinite here (a pole, or an overflow), and so is its derivative; gradcli reports the IEEE result"
 INFINITE = "the derivative is infinite here (a vertical tangent); gradcli reports the IEEE result"
-UNDEFINED = "the derivative is undefined here (nan, as 0*inf or inf-inf in its formula); gradcli reports the IEEE result"
+UNDEFINED = ("the derivative is nan here (not real, or 0*inf or inf-inf in its formula); "
+             "gradcli reports the IEEE result")
 
 
 def singular(pairs, value=0.0) -> list[str]:
@@ -501,8 +510,8 @@ def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0,
     check = Check("ok", "finite-difference", worst, None, {}, agree, rtol=tol, atol=atol)
     if not all(agree.values()):
         bad = [n for n, ok in agree.items() if not ok]
-        conventions = kinks(result) or singular([(result.grad[n], 0.0) for n in bad], result.value)
-        _verdict(check, conventions, [], bad, "finite differences")
+        _verdict(check, explain(result, [(result.grad[n], 0.0) for n in bad], result.value), [], bad,
+                 "finite differences")
     return check
 
 
@@ -760,8 +769,8 @@ def matrix_check(kind: str, deriv, *, rtol: float = 1e-9, atol: float = 1e-12,
                         f"{fmt(want[i, j])}, at a point where the expression is defined")
         return check
     from gradcli.evaluation import evaluate
-    conventions = kinks(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv))) \
-        + singular([(got, want)], reference)
+    conventions = explain(evaluate(deriv.expr, deriv.values, grad=True, grad_output=_ones_like_output(deriv)),
+                          [(got, want)], reference)
     check.status = "nondifferentiable" if conventions else "mismatch"
     check.conventions = conventions
     check.reason = None if conventions else f"the engine's {kind} and SymPy's disagree"

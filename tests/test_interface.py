@@ -153,6 +153,12 @@ def test_help_wraps_words_and_never_cuts(columns):
     assert all(c.help in " ".join(top.split()) for c in COMMANDS.values())
 
 
+def test_help_examples_fit_80_columns_with_their_indent():
+    for spec in COMMANDS.values():
+        for example in spec.examples:
+            assert len("  " + example) <= 80, example
+
+
 def help_examples():
     for spec in COMMANDS.values():
         yield pytest.param(spec.name, list(spec.examples), id=spec.name)

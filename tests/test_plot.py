@@ -141,7 +141,7 @@ def test_a_pole_clips_y_and_says_so_without_flattening_the_rest(points):
 
 
 @pytest.mark.parametrize("source, span", [("x^3 - 3*x", "-2.5:2.5"), ("sin(x)", "-10:10"), ("exp(x)", "-3:3"),
-                                          ("exp(x)", "0:20"), ("x^10", "-2:2"), ("sqrt(x)", "0:1")])
+                                          ("exp(x)", "0:20"), ("x^4", "-2:2"), ("sqrt(x)", "0.2:4")])
 def test_ordinary_curves_are_never_clipped(source, span):
     s, text = show(source, span, 200)
     d = read(text)
@@ -210,3 +210,27 @@ def test_plot_draws_both_curves(cli):
     out = cli("plot", "sin(x) * a", "--x", "-3:3", "--a", "2").out
     assert "●" in out and "○" in out and "d/dx = 0" in out and "derivative zero at x = -1.57079632679489" in out
     assert_both_curves(plot.sample("sin(x) * a", {"x": "-3:3", "a": 2.0}, 200), read(out))
+
+
+@pytest.mark.parametrize("source, span", [("sqrt(1-x^2)", "-2:2"), ("sqrt(x)", "0:1"), ("x^10", "-2:2")])
+def test_a_slope_that_shoots_off_is_clipped_and_f_is_drawn_whole(source, span):
+    """A vertical tangent (or a derivative many times f's size) must not flatten f: the y range
+    covers f entirely and the derivative only within a few of f's spans, and a note says so."""
+    s, text = show(source, span, 300)
+    d = read(text)
+    f = s.f[np.isfinite(s.f)]
+    assert d.bottom <= f.min() and d.top >= f.max()
+    assert (d.top - d.bottom) <= (1 + 2 * 3.0) * np.ptp(f) * 1.05       # f's span, and SLOPE_ROOM on each side
+    assert np.ptp(d.row(f)) >= 2                                            # f spans rows, not one flat line
+    assert "y clipped to" in " ".join(text.split())
+    assert_both_curves(s, d)
+
+
+def test_no_slope_is_drawn_where_f_is_undefined():
+    s, text = show("log(x^2-1)", "-3:3", 200)
+    d = read(text)
+    inside = (np.abs(s.x) < 1) & np.isfinite(s.df)          # the engine's slope is finite there, f is not
+    assert inside.any()
+    columns = {round(float(c)) for c in d.col(s.x[inside])}
+    drawn = {c for _, c in d.cells(D_MARKS)}
+    assert not (columns & drawn)
