@@ -7,6 +7,7 @@ specs; it serves the completion scripts.)
 """
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -106,6 +107,11 @@ def _run(argv: list[str], GradcliError) -> int:
     except Exception as exc:  # a bug in gradcli: say so plainly, no traceback unless asked
         if interrupts.received() is not None:   # a signal's exception, turned into another by a library
             raise (KeyboardInterrupt() if interrupts.received() == signal.SIGINT else Terminated()) from None
+        if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EAGAIN):
+            # the system refused a resource: too many open files, no memory, no process
+            sys.stderr.write(f"error: {exc.strerror}; gradcli could not go on "
+                             "(for open files, raise the limit: ulimit -n)\n")
+            return EXIT_USAGE
         if os.environ.get("GRADCLI_DEBUG"):
             raise
         sys.stderr.write(f"internal error (a bug in gradcli): {type(exc).__name__}: {exc}\n"
