@@ -12,10 +12,10 @@ from importlib import import_module
 from importlib.util import find_spec
 
 _PUBLIC = {
-    "parse": "gradcli.parser", "evaluate": "gradcli.evaluation", "Result": "gradcli.evaluation",
-    "tensor": "gradcli.engine", "Tensor": "gradcli.engine", "no_grad": "gradcli.engine", "grad": "gradcli.engine",
-    "ones": "gradcli.engine", "zeros": "gradcli.engine", "ones_like": "gradcli.engine",
-    "zeros_like": "gradcli.engine", "eye": "gradcli.engine",
+    "parse": "gradcli.lang.parser", "evaluate": "gradcli.evaluation", "Result": "gradcli.evaluation",
+    "tensor": "gradcli.engine.tensor", "Tensor": "gradcli.engine.tensor", "ones": "gradcli.engine.tensor",
+    "zeros": "gradcli.engine.tensor", "ones_like": "gradcli.engine.tensor", "zeros_like": "gradcli.engine.tensor",
+    "eye": "gradcli.engine.tensor", "no_grad": "gradcli.engine.graph", "grad": "gradcli.engine.backward",
     "GradcliError": "gradcli.errors", "ParseError": "gradcli.errors", "BindError": "gradcli.errors",
     "ShapeError": "gradcli.errors", "GradOutputError": "gradcli.errors",
 }
@@ -34,7 +34,7 @@ def __getattr__(name: str):
     elif find_spec(f"{__name__}.{name}") is not None:
         raise AttributeError(name)      # a submodule (from gradcli import render): the import system loads it
     else:
-        functions = import_module("gradcli.ops").TENSOR_FUNCTIONS     # gradcli.sin(x), gradcli.max(x, y), ...
+        functions = import_module("gradcli.engine.tensor").FUNCTIONS   # gradcli.sin(x), gradcli.max(x, y), ...
         if name not in functions:
             raise AttributeError(f"module 'gradcli' has no attribute {name!r}")
         value = functions[name]
@@ -43,4 +43,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC) | set(import_module("gradcli.ops").TENSOR_FUNCTIONS))
+    return sorted(set(globals()) | set(_PUBLIC) | set(import_module("gradcli.engine.tensor").FUNCTIONS))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
+from gradcli.check.policy import DEFAULT, CheckPolicy, skipped
 from gradcli.errors import BindError, GradcliError, ParseError, Span
 
 _BINDING = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
@@ -207,9 +207,7 @@ class Options:
     defaults: dict = field(default_factory=dict)       # --NAME VALUE from the command line
     wrt: list | None = None
     check: bool = True
-    rtol: float = 1e-9
-    atol: float = 1e-12
-    timeout: float | None = 5.0
+    policy: CheckPolicy = DEFAULT
 
 
 PARSED_CACHE = 4096      # distinct expression texts whose parse a batch run keeps
@@ -233,7 +231,7 @@ def run(lines: Iterable[tuple[int, str]], options: Options, parsed: dict | None 
             yield _error_record(number, text, err, 0, text)
             continue
         except Exception as exc:        # a bug: the line still gets its record, and the run goes on
-            yield _error_record(number, text, _bug(exc), 0, text, kind="internal")
+            yield _error_record(number, text, bug(exc), 0, text, kind="internal")
             continue
         if job is None:
             continue
@@ -241,7 +239,7 @@ def run(lines: Iterable[tuple[int, str]], options: Options, parsed: dict | None 
 
 
 def _parse(text: str, cache: dict | None):
-    from gradcli.parser import parse
+    from gradcli.lang.parser import parse
     if cache is None:
         return parse(text)
     expr = cache.get(text)
@@ -254,24 +252,26 @@ def _parse(text: str, cache: dict | None):
 
 
 def run_job(job: Job, options: Options, text: str = "", cache: dict | None = None) -> Record:
-    from gradcli.evaluation import evaluate, skipped_check
+    """The record of one job: its result and check, a symbolic result, or its error."""
+    from gradcli.binding import differentiated
+    from gradcli.evaluation import evaluate
     try:
         expr = _parse(job.expr, cache)
         names = expr.variables()
         values = {k: v for k, v in options.defaults.items() if k in names}
         values.update(job.values)
-        wrt = job.wrt if job.wrt is not None else (
-            None if options.wrt is None else [n for n in options.wrt if n in names])
+        wrt = job.wrt if job.wrt is not None else (None if options.wrt is None else differentiated(names, options.wrt))
+        policy = options.policy
         if any(n not in values for n in names):
             from gradcli.symbolic import symbolic_evaluate
-            sres = symbolic_evaluate(expr, values, wrt=wrt, grad_output=job.grad_output, timeout=options.timeout)
+            sres = symbolic_evaluate(expr, values, wrt=wrt, grad_output=job.grad_output, timeout=policy.timeout)
             return Record(job.line, job.expr, symbolic=sres)
         result = evaluate(expr, values, wrt=wrt, grad_output=job.grad_output)
         if options.check:
-            from gradcli.symbolic import cross_check
-            check = cross_check(result, rtol=options.rtol, atol=options.atol, timeout=options.timeout)
+            from gradcli.check.cross import cross_check
+            check = cross_check(result, rtol=policy.rtol, atol=policy.atol, timeout=policy.timeout)
         else:
-            check = skipped_check("--no-check")
+            check = skipped("--no-check")
         return Record(job.line, job.expr, result=result, check=check)
     except GradcliError as err:
         return _error_record(job.line, job.expr, err, _column_base(job, err), text)
@@ -279,10 +279,11 @@ def run_job(job: Job, options: Options, text: str = "", cache: dict | None = Non
         err = GradcliError("the expression is too deeply nested to process")
         return _error_record(job.line, job.expr, err, 0, text)
     except Exception as exc:  # a bug: the job still gets its record, and the run goes on
-        return _error_record(job.line, job.expr, _bug(exc), 0, text, kind="internal")
+        return _error_record(job.line, job.expr, bug(exc), 0, text, kind="internal")
 
 
-def _bug(exc: Exception) -> GradcliError:
+def bug(exc: Exception) -> GradcliError:
+    """A bug in gradcli, as the error of one job's record."""
     return GradcliError(f"internal error (a bug in gradcli): {type(exc).__name__}: {str(exc)[:300]}")
 
 
@@ -291,7 +292,6 @@ def _column_base(job: Job, err: GradcliError) -> int:
     if err.span is None and err.name in job.name_offsets:   # a binding in the where clause
         err.span = Span(0, len(err.name))
         return job.name_offsets[err.name]
-        return job.offsets.get(err.where[len("value of "):], -1)
     if err.where and err.where.startswith("value of "):
         return job.offsets.get(err.where[len("value of "):], -1)
     return job.expr_offset if err.source == job.expr else -1
@@ -301,7 +301,7 @@ ECHO_LIMIT = 200       # an expression over the parser's length limit is echoed 
 
 
 def _error_record(line: int, expr: str, err: GradcliError, base: int, text: str, kind: str | None = None) -> Record:
-    from gradcli.parser import MAX_LENGTH
+    from gradcli.lang.parser import MAX_LENGTH
     if len(expr) > MAX_LENGTH:
         expr = expr[:ECHO_LIMIT] + "..."
     column = None
@@ -310,49 +310,3 @@ def _error_record(line: int, expr: str, err: GradcliError, base: int, text: str,
         if text:
             column = min(column, len(text) + 1)
     return Record(line, expr, error=err, error_type=kind or err.kind, column=column)
-
-
-def read_points(stream, where: str = "--points") -> tuple:
-    """A CSV of numbers whose header names the variables: (names, rows x columns array)."""
-    import io
-
-    import numpy as np
-
-    header = stream.readline().lstrip("\ufeff")
-    names = [n.strip() for n in header.strip().split(",")]
-    if not header.strip() or not all(n.isidentifier() for n in names):
-        raise BindError(f"the first line of {where} must name the variables, like: a,b,c",
-                        hint=f"found {header.strip()[:60]!r}")
-    if len(set(names)) != len(names):
-        raise BindError(f"a column name repeats in the header of {where}")
-    text = stream.read()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")             # "input contained no data": no rows is fine
-            data = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2, comments="#")
-    except ValueError as exc:
-        message = str(exc).split("\n")[0]
-        if "could not convert" in message:      # numpy counts data rows from 0: say the file's line
-            message = re.sub(r"at row (\d+), column (\d+)",
-                             lambda m: f"on line {int(m.group(1)) + 2}, column {m.group(2)}", message)
-            raise BindError(f"{where}: {message}", hint="every row holds one number per column, "
-                            "separated by commas") from None
-        raise _bad_row(text, len(names), where) from None       # numpy counts rows from 0: find the line
-    if data.size == 0:
-        return names, np.empty((0, len(names)))
-    if data.shape[1] != len(names):
-        raise BindError(f"{where} has {data.shape[1]} numbers a row but {len(names)} names in its header")
-    return names, data
-
-
-def _bad_row(text: str, width: int, where: str) -> BindError:
-    """The first row that is not `width` numbers, with its line number in the file."""
-    for n, line in enumerate(text.split("\n"), 2):
-        body = line.split("#", 1)[0].strip()
-        if not body:
-            continue
-        fields = body.split(",")
-        if len(fields) != width:
-            return BindError(f"{where}, line {n}: {len(fields)} field{'s' if len(fields) != 1 else ''} "
-                             f"where the header names {width}", hint="every row holds one number per column")
-    return BindError(f"{where}: not a table of numbers", hint="every row holds one number per column")

@@ -10,11 +10,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcli.engine import Tensor, enable_grad, grad
+from gradcli.binding import bind, differentiated
+from gradcli.engine.backward import grad
+from gradcli.engine.graph import enable_grad
+from gradcli.engine.tensor import Tensor
 from gradcli.errors import GradOutputError, ShapeError
-from gradcli.evaluation import bind, build, numeric_notes
-from gradcli.expr import Expr
-from gradcli.parser import parse
+from gradcli.evaluation import numeric_notes
+from gradcli.forward import forward, gradient_paths
+from gradcli.lang.expr import Expr
+from gradcli.lang.parser import parse
 
 
 @dataclass
@@ -28,6 +32,7 @@ class Derivatives:
     hessian: np.ndarray | None = None
     jacobian: np.ndarray | None = None
     notes: list = field(default_factory=list)
+    kinks: list = field(default_factory=list)     # (node, convention): non-differentiable points passed
 
 
 def labels_of(names: list[str], values: dict) -> list[str]:
@@ -42,16 +47,17 @@ def labels_of(names: list[str], values: dict) -> list[str]:
 
 
 def _graph(source, values: dict, wrt):
-    """Parse, bind and build with the wrt variables requiring grad; returns the pieces."""
+    """Parse, bind and record the graph with the wrt variables requiring grad; returns the pieces."""
     expr = parse(source) if isinstance(source, str) else source
     names, bound = bind(expr, values, wrt)
-    wanted = names if wrt is None else [n for n in names if n in set(wrt)]
+    wanted = differentiated(names, wrt)
     leaves = {n: Tensor(bound[n], requires_grad=n in wanted) for n in names}
     nodes = expr.nodes()
     with enable_grad(), np.errstate(all="ignore"):
-        tensors = build(nodes, leaves)
-    notes = [] if np.isfinite(tensors[-1].data).all() else numeric_notes(nodes, [t.data for t in tensors])
-    return expr, bound, wanted, leaves, tensors[-1], notes
+        run = forward(nodes, bound, leaves=leaves, needs=gradient_paths(nodes, set(wanted)), kinks=True)
+    out = run.values[expr.id]
+    notes = [] if np.isfinite(out.data).all() else numeric_notes(nodes, [run.values[n.id].data for n in nodes])
+    return expr, bound, wanted, leaves, out, notes, run.kinks
 
 
 def _row(output: Tensor, inputs: list[Tensor], retain: bool = True) -> np.ndarray:
@@ -82,7 +88,7 @@ def _limit(kind: str, rows: int, cols: int, expr: Expr) -> None:
 
 def hessian(source, values: dict, wrt=None) -> Derivatives:
     """The Hessian of a scalar expression: the gradient, differentiated again by the engine."""
-    expr, bound, wanted, leaves, out, notes = _graph(source, values, wrt)
+    expr, bound, wanted, leaves, out, notes, kinks = _graph(source, values, wrt)
     if out.data.size != 1:
         raise GradOutputError(f"a Hessian needs a scalar expression; this one has shape {out.shape}",
                               expr.span, source=expr.source, hint="use gradcli jacobian for a vector output")
@@ -98,19 +104,19 @@ def hessian(source, values: dict, wrt=None) -> Derivatives:
         rows = [_row(c, inputs) for c in components]
     h = np.array(rows, dtype=np.float64).reshape(len(labels), len(labels))
     grads = {n: (float(g.data) if g.ndim == 0 else np.array(g.data)) for n, g in zip(wanted, first)}
-    return Derivatives(expr, wanted, labels, bound, _plain(out.data), grads, hessian=h, notes=notes)
+    return Derivatives(expr, wanted, labels, bound, _plain(out.data), grads, hessian=h, notes=notes, kinks=kinks)
 
 
 def jacobian(source, values: dict, wrt=None) -> Derivatives:
     """The Jacobian of a (vector) expression: one vector-Jacobian product per output element."""
-    expr, bound, wanted, leaves, out, notes = _graph(source, values, wrt)
+    expr, bound, wanted, leaves, out, notes, kinks = _graph(source, values, wrt)
     inputs = [leaves[n] for n in wanted]
     labels = labels_of(wanted, bound)
     _limit("Jacobian", out.data.size, len(labels), expr)
     with np.errstate(all="ignore"):
         rows = [_row(e, inputs) for e in _entries(out)]
     j = np.array(rows, dtype=np.float64).reshape(out.data.size, len(labels))
-    return Derivatives(expr, wanted, labels, bound, _plain(out.data), jacobian=j, notes=notes)
+    return Derivatives(expr, wanted, labels, bound, _plain(out.data), jacobian=j, notes=notes, kinks=kinks)
 
 
 def _plain(data):

@@ -1,20 +1,28 @@
-"""Bind values to an Expr, build the Tensor graph, run backward, return a Result."""
+"""evaluate(): an expression's value and gradients at a point, as a Result.
+
+One forward pass (forward.py) and one backward pass (engine.backward): straight over the
+expression DAG with plain numpy values, or, when the graph is to be shown (--tree,
+--retain-grad), through recorded Tensors, the way PyTorch keeps it.
+"""
 from __future__ import annotations
 
-import math
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcli.engine import Tensor, _kept, apply, gradients, input_grad, no_grad, paused_gc, quiet
-from gradcli.errors import BindError, GradcliError, GradOutputError, ShapeError, Span, close_matches
-from gradcli.expr import Expr
-from gradcli.ops import CONSTANTS, OPS
-from gradcli.parser import parse
+from gradcli.binding import bind, differentiated, finite, overflows
+from gradcli.engine.backward import backprop, gradients, kept
+from gradcli.engine.graph import no_grad, quiet
+from gradcli.engine.tensor import Tensor
+from gradcli.errors import BindError, GradOutputError, Span
+from gradcli.forward import forward, gradient_paths
+from gradcli.lang.expr import Expr, paused_gc
+from gradcli.lang.parser import parse
+from gradcli.ops import VAR
 from gradcli.values import read_value
 
-VAR = OPS["var"]
+GRAPH_TEXT = 120            # characters of a node's text the graph keeps (tree, DOT, Mermaid and JSON show it)
 
 
 @dataclass
@@ -22,9 +30,6 @@ class Note:
     """A warning about the computation (not an error): message and where."""
     message: str
     span: Span | None = None
-
-
-GRAPH_TEXT = 120            # characters of a node's text the graph keeps (tree, DOT, Mermaid and JSON show it)
 
 
 @dataclass
@@ -54,16 +59,9 @@ class Result:
     notes: list = field(default_factory=list)
     seed: object = None                 # the grad_output used (None: the output is a scalar)
     nodes: list = field(default_factory=list, repr=False)
-    tensors: list | None = field(default=None, repr=False)    # the recorded graph, made when asked for
+    tensors: list | None = field(default=None, repr=False)    # the recorded graph, when it was recorded
     options: tuple = field(default=(None, None, True), repr=False)   # (wrt, grad_output, grad) as given
-
-    def traced(self) -> list:
-        """The Tensor of every node (recording the graph now if it was computed without one)."""
-        if self.tensors is None:
-            wrt, grad_output, grad = self.options
-            again = _evaluate(self.expr, self.values, wrt, grad_output, grad, False, trace=True)
-            self.tensors = again.tensors
-        return self.tensors
+    kinks: list = field(default_factory=list)      # (node, convention): non-differentiable points passed
 
     @property
     def shape(self) -> tuple:
@@ -71,10 +69,14 @@ class Result:
 
     @property
     def graph(self) -> list[GraphNode]:
-        """The nodes in topological order, each with its value, grad_fn and (kept) gradient."""
+        """The nodes in topological order, each with its value, grad_fn and (kept) gradient.
+        A result computed without recording its graph records it now, to show it."""
+        if self.tensors is None:
+            wrt, grad_output, grad = self.options
+            self.tensors = _evaluate(self.expr, self.values, wrt, grad_output, grad, False, True).tensors
         index = {node.id: i for i, node in enumerate(self.nodes)}
         out = []
-        for i, (node, t) in enumerate(zip(self.nodes, self.traced())):
+        for i, (node, t) in enumerate(zip(self.nodes, self.tensors)):
             g = t._grad if (t.is_leaf or t.retains_grad) else None
             out.append(GraphNode(
                 id=i, op=node.op.symbol, text=node.excerpt(GRAPH_TEXT), value=_plain(t.data), shape=t.shape,
@@ -85,267 +87,11 @@ class Result:
         return out
 
 
-@dataclass
-class Check:
-    status: str                             # ok, mismatch, nondifferentiable, skipped, timeout, error
-    method: str | None = None               # sympy or finite-difference
-    max_abs_err: float | None = None
-    symbolic: dict | None = None            # name -> formula text (nested lists for arrays)
-    expected: dict = field(default_factory=dict)      # name -> SymPy's (or the FD) value
-    agree: dict = field(default_factory=dict)         # name -> bool
-    reason: str | None = None
-    conventions: list = field(default_factory=list)
-    rtol: float = 1e-9
-    atol: float = 1e-12
-
-    def record(self) -> dict:
-        """The JSON `check` object."""
-        from gradcli.render import to_json
-        rec = {"status": self.status, "method": self.method,
-               "max_abs_err": None if self.max_abs_err is None else to_json(self.max_abs_err),
-               "symbolic": self.symbolic}
-        if self.expected:
-            rec["expected"] = {k: to_json(v) for k, v in self.expected.items()}
-        if self.reason:
-            rec["reason"] = self.reason
-        if self.conventions:
-            rec["conventions"] = self.conventions
-        if self.status not in ("skipped",):
-            rec["rtol"], rec["atol"] = self.rtol, self.atol
-        return rec
-
-
-def skipped_check(reason: str) -> Check:
-    return Check("skipped", reason=reason)
-
-
 def _plain(data):
     """float for a scalar, a (writeable) ndarray otherwise."""
     if np.ndim(data) == 0:
         return float(data)
     return data if data.flags.writeable else np.array(data)
-
-
-def check_names(expr: Expr, values: dict, wrt) -> list[str]:
-    """Variables of expr; raises BindError for a constant or a name the expression lacks."""
-    names = expr.variables()
-    known = set(names)
-    for name in list(values) + list(wrt or []):
-        if name in CONSTANTS:
-            raise BindError(f"'{name}' is a constant ({CONSTANTS[name]!r}); it cannot be given a value",
-                            hint="rename the variable", name=name)
-        if name not in known:
-            close = close_matches(name, names, n=1)
-            what = "--wrt names" if name not in values else "a value is given for"
-            hint = f"did you mean '{close[0]}'?" if close else \
-                (f"the expression's variables are {', '.join(names)}" if names else "the expression has no variables")
-            raise BindError(f"{what} '{name}', which is not a variable of the expression", hint=hint, name=name)
-    return names
-
-
-def bind(expr: Expr, values: dict, wrt, what: str = "value",
-         hint: str = "give it as --{name} VALUE or {name}=VALUE") -> tuple[list[str], dict]:
-    """The variables of expr and their values, read; a BindError (with a caret at the
-    variable) for a constant, a name the expression lacks, or a variable without a value."""
-    names = check_names(expr, values, wrt)
-    for name in names:
-        if name not in values:
-            node = next(n for n in expr.nodes() if n.op is VAR and n.kw["name"] == name)
-            raise BindError(f"no {what} for '{name}'", node.span, source=expr.source, hint=hint.format(name=name))
-    return names, {n: read_value(values[n], f"value of {n}") for n in names}
-
-
-def build(nodes: list[Expr], leaves: dict[str, Tensor]) -> list[Tensor]:
-    """Tensor for each node, in order (the recorded graph); shape errors get the node's span."""
-    tensors: dict[int, Tensor] = {}
-    out = []
-    for node in nodes:
-        op = node.op
-        if op is VAR:
-            t = leaves[node.kw["name"]]
-        elif not node.args:
-            t = Tensor(op.forward(**node.kw))
-        else:
-            args = [tensors[a.id] for a in node.args]
-            t = guarded(node, args, lambda: apply(op, *args, **node.kw))
-        tensors[node.id] = t
-        out.append(t)
-    return out
-
-
-def forward_values(nodes: list[Expr], bound: dict, drop: bool = True, needs: set | None = None) -> tuple[dict, dict]:
-    """The value and shape of every node (plain arrays, no graph recorded).
-
-    With drop, a value that no gradient to be computed reads (see the op table's
-    `saves`; `needs` holds the nodes a gradient flows to) is let go as soon as its
-    last consumer has run; one whose shape alone is read is kept as a zero-size
-    stand-in. Shape errors get the node's span.
-    """
-    uses: dict[int, int] = {}
-    read: set[int] = set()
-    shape_only: set[int] = set()
-    for node in nodes:
-        for i, a in enumerate(node.args):
-            uses[a.id] = uses.get(a.id, 0) + 1
-            if needs is not None and a.id not in needs:
-                continue
-            saves = node.op.reads(i)
-            if saves in ("ans", "all"):
-                read.add(node.id)
-            if saves in ("inputs", "all"):
-                read.update(b.id for b in node.args)
-            elif saves == "shape":
-                shape_only.update(b.id for b in node.args)
-    values: dict[int, object] = {}
-    shapes: dict[int, tuple] = {}
-    root = nodes[-1].id
-    for node in nodes:
-        op = node.op
-        if op is VAR:
-            v = bound[node.kw["name"]]
-            v = np.float64(v) if type(v) is float else v
-        elif not node.args:
-            v = op.forward(**node.kw)
-        else:
-            args = [values[a.id] for a in node.args]
-            v = guarded(node, args, lambda: op.forward(*args, **node.kw))
-            if drop:
-                for a in node.args:
-                    uses[a.id] -= 1
-                    if uses[a.id] == 0 and a.args and a.id != root and a.id not in read:
-                        values[a.id] = np.broadcast_to(np.float64(0.0), shapes[a.id]) if a.id in shape_only \
-                            else None
-        values[node.id] = v
-        shapes[node.id] = np.shape(v)
-    return values, shapes
-
-
-def scalar_values(nodes: list[Expr], bound: dict) -> dict | None:
-    """forward_values for numbers only: every node's value, or None as soon as one is not a
-    number or an op complains (the general pass then runs and reports it with its span)."""
-    values: dict[int, object] = {}
-    for node in nodes:
-        op = node.op
-        if op is VAR:
-            v = np.float64(bound[node.kw["name"]])
-        else:
-            try:
-                v = op.forward(*[values[a.id] for a in node.args], **node.kw)
-            except Exception:
-                return None
-            if type(v) is not np.float64 and type(v) is not float:
-                return None
-        values[node.id] = v
-    return values
-
-
-def backward_values(nodes: list[Expr], values: dict, shapes: dict, wanted: set, seed,
-                    needs: set | None = None) -> dict[str, object]:
-    """Reverse mode straight over the expression: variable name -> gradient, for the wanted ones.
-
-    The same rules and order as the engine's pass (engine.gradients), on plain arrays; a
-    node's value is dropped once the pass is past it, so memory falls as it runs.
-    """
-    root = nodes[-1]
-    needs = gradient_paths(nodes, wanted) if needs is None else needs
-    pending = {root.id: seed} if root.id in needs else {}
-    found: dict[str, object] = {}
-    for node in reversed(nodes):
-        g = pending.pop(node.id, None)
-        if node.op is VAR:
-            if g is not None:
-                found[node.kw["name"]] = g
-            continue
-        if g is not None and node.args:
-            inputs = [values[a.id] for a in node.args]
-            ans = values[node.id]
-            for i, a in enumerate(node.args):
-                if a.id in needs:
-                    gi = input_grad(node.op, i, g, ans, inputs, node.kw, shapes[a.id])
-                    prev = pending.get(a.id)
-                    pending[a.id] = gi if prev is None else prev + gi
-        if node is not root:
-            values.pop(node.id, None)       # every consumer of this value is behind us
-    return found
-
-
-def gradient_paths(nodes: list[Expr], wanted: set) -> set[int]:
-    """The nodes a gradient flows to: those that depend on a wanted variable."""
-    needs: set[int] = set()
-    for node in nodes:
-        if node.op is VAR:
-            if node.kw["name"] in wanted:
-                needs.add(node.id)
-            continue
-        for a in node.args:
-            if a.id in needs:
-                needs.add(node.id)
-                break
-    return needs
-
-
-def guarded(node: Expr, args: list, run):
-    """run() an op of node; numpy's shape complaints become a ShapeError pointing at the node."""
-    try:
-        return run()
-    except (ValueError, IndexError) as exc:
-        raise _shape_error(node, args, exc) from None
-    except MemoryError:
-        shapes = " and ".join(str(np.shape(a)) for a in args)
-        raise ShapeError(f"'{node.op.symbol}' on shapes {shapes} needs more memory than there is",
-                         node.span, source=node.source) from None
-    except GradcliError as err:
-        raise err.at(node.span, node.source)
-
-
-def _shape_error(node: Expr, args: list, exc: Exception) -> ShapeError:
-    op = node.op
-    shapes = [tuple(np.shape(a)) for a in args]
-    message = op.explain(shapes, **node.kw) if op.explain else \
-        f"shapes {' and '.join(map(str, shapes))} do not fit '{op.symbol}'"
-    hint = op.hint or ("arrays must have equal shapes or shapes that broadcast (numpy rules)"
-                       if op.elementwise else None)
-    return ShapeError(message, node.span, source=node.source, hint=hint)
-
-
-def _seed(root: Tensor, expr: Expr, grad_output):
-    if grad_output is None:
-        if root.data.size != 1:
-            shape = root.shape
-            example = ",".join(["1"] * root.data.size) if root.ndim == 1 and root.data.size <= 8 else None
-            raise GradOutputError(
-                f"the output has shape {shape}, not a scalar: grad can be implicitly created only "
-                "for scalar outputs",
-                expr.span, source=expr.source,
-                hint=f"give the seed gradient with --grad-output (grad_output=...), an array of shape {shape}"
-                     + (f" such as --grad-output {example}" if example else "")
-                     + ", or use `gradcli jacobian` for the whole Jacobian")
-        return None
-    seed = read_value(grad_output, "--grad-output")
-    if np.shape(seed) != root.shape:
-        raise BindError(f"--grad-output has shape {np.shape(seed)}, but the output has shape {root.shape}",
-                        hint="the seed gradient must have the output's shape")
-    return Tensor(seed)
-
-
-def _kind(data) -> str:
-    flat = np.asarray(data)
-    return "nan" if np.isnan(flat).any() else ("inf" if (flat == np.inf).any() else "-inf")
-
-
-def _finite(data) -> bool:
-    if type(data) in (float, np.float64):
-        return math.isfinite(data)
-    return bool(np.isfinite(data).all())
-
-
-def numeric_notes(nodes: list[Expr], data: list) -> list[Note]:
-    """Where a non-finite value first appeared: the first node whose output is not finite."""
-    for node, d in zip(nodes, data):
-        if node.args and not _finite(d):
-            text = node.text if len(node.text) <= 60 else node.text[:57] + "..."
-            return [Note(f"{_kind(d)} first appears in '{text}' (column {node.span.start + 1})", node.span)]
-    return []
 
 
 def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, grad: bool = True,
@@ -363,57 +109,121 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
     values = dict(values or {})
     with paused_gc():
         result = _evaluate(expr, values, wrt, grad_output, grad, retain_grad, trace)
-    result.notes[:0] = overflow_notes(values, result.values)
+    result.notes[:0] = [Note(message) for message in overflows(values, result.values)]
     return result
 
 
-def overflow_notes(given: dict, bound: dict) -> list[Note]:
-    """A value written as a finite number that is beyond a float's range (1e400) is inf: say so."""
-    notes = []
-    for name, text in given.items():
-        if isinstance(text, int) and not isinstance(text, bool) and not _finite(bound.get(name, 0.0)):
-            notes.append(Note(f"the value of {name} (an integer of {len(str(abs(text))) if abs(text).bit_length() < 14000 else 'thousands of'} "
-                              "digits) is beyond the range of a float: it overflows to inf"))
-        elif isinstance(text, str) and not _finite(bound.get(name, 0.0)):
-            lowered = text.lower()
-            if "inf" not in lowered and "nan" not in lowered:
-                notes.append(Note(f"the value of {name} ({text[:40]}) is beyond the range of a float: "
-                                  "it overflows to inf"))
-    return notes
-
-
-def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_grad: bool,
-              trace: bool = False) -> Result:
+def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_grad: bool, trace: bool) -> Result:
     names, bound = bind(expr, values, wrt)
-    wanted = set(names if wrt is None else wrt)
-    wrt_names = [n for n in names if n in wanted] if grad else []
+    wrt_names = differentiated(names, wrt) if grad else []
     nodes = expr.nodes()
-    if trace or retain_grad:
-        return _traced(expr, nodes, bound, names, wrt, wrt_names, grad_output, grad, retain_grad)
+    record = trace or retain_grad
     with quiet():
         needs = gradient_paths(nodes, set(wrt_names))
-        numbers = all(type(v) is float for v in bound.values())
-        vals = scalar_values(nodes, bound) if numbers else None
-        if vals is not None:        # numbers in, numbers throughout: nothing to drop, every shape ()
-            shapes = dict.fromkeys(vals, ())
-        else:
-            vals, shapes = forward_values(nodes, bound, needs=needs)
-        root = vals[nodes[-1].id]
-        if not _finite(root):       # find where it began, with every value kept this time
-            every, _ = forward_values(nodes, bound, drop=False)
-            notes = numeric_notes(nodes, [every[n.id] for n in nodes])
-        else:
-            notes = []
+        if record:
+            leaves = {n: Tensor(bound[n], requires_grad=n in wrt_names) for n in names}
+            with nullcontext() if grad else no_grad():
+                run = forward(nodes, bound, leaves=leaves, needs=needs, kinks=grad)
+        else:       # numbers alone have nothing to drop
+            drop = not all(type(v) is float for v in bound.values())
+            run = forward(nodes, bound, needs=needs, drop=drop, kinks=grad)
+        root = run.values[nodes[-1].id]
+        data = root.data if record else root
+        notes = [] if finite(data) else _first_not_finite(nodes, bound, run if record else None)
         grads = seed = None
         if grad:
-            seed = _seed(Tensor(root), expr, grad_output)
-            seed = None if seed is None else seed.data
-            ones = np.float64(1.0) if np.ndim(root) == 0 else np.ones_like(root)
-            found = backward_values(nodes, vals, shapes, set(wrt_names), ones if seed is None else seed, needs)
+            seed = _seed(data, expr, grad_output)
+            ones = np.float64(1.0) if np.ndim(data) == 0 else np.ones_like(data)
+            start = ones if seed is None else seed
+            found = _through_tensors(run, nodes, leaves, retain_grad, start) if record else \
+                _through_expression(run, nodes, needs, start)
             grads = _leaf_grads(wrt_names, bound, found, notes)
-    return Result(expr=expr, value=_plain(root), grad=grads, values=bound, variables=names,
-                  wrt=wrt_names, notes=notes, seed=seed, nodes=nodes, tensors=None,
-                  options=(wrt, grad_output, grad))
+    return Result(expr=expr, value=_plain(data), grad=grads, values=bound, variables=names, wrt=wrt_names,
+                  notes=notes, seed=seed, nodes=nodes,
+                  tensors=[run.values[n.id] for n in nodes] if record else None,
+                  options=(wrt, grad_output, grad), kinks=run.kinks)
+
+
+def _through_expression(run, nodes: list[Expr], needs: set, seed) -> dict:
+    """Reverse mode straight over the expression, on plain arrays: variable name -> gradient.
+    A node's value is let go once the pass is past it, so memory falls as it runs."""
+    values, root = run.values, nodes[-1]
+
+    def step(node):
+        if not node.args:
+            return None
+        args = node.args
+        return (node.op, node.kw, args, [values[a.id] for a in args], values[node.id],
+                [run.shape(a) for a in args])
+
+    def done(node):
+        if node is not root:
+            values.pop(node.id, None)       # every consumer of this value is behind us
+
+    if root.id not in needs:
+        return {}
+    found = backprop(nodes, seed, step=step, needs=lambda a: a.id in needs, keep=lambda node: node.op is VAR,
+                     done=done)
+    return {node.kw["name"]: g for node, g in found.items()}
+
+
+def _through_tensors(run, nodes: list[Expr], leaves: dict, retain_grad: bool, seed) -> dict:
+    """Reverse mode through the recorded Tensors: each keeps its .grad, as after y.backward()."""
+    tensors = [run.values[n.id] for n in nodes]
+    root = tensors[-1]
+    if not root.requires_grad:
+        return {}
+    if retain_grad:
+        for t in tensors:
+            if t.requires_grad and not t.is_leaf:
+                t.retain_grad()
+    # The nodes are already in topological order: no need to sort the graph again.
+    order = [t for t in dict.fromkeys(tensors) if t.requires_grad]
+    found = gradients(root, Tensor(seed), keep=kept, order=order)
+    for t, g in found.items():
+        t._grad = g
+    return {n: found[t].data for n, t in leaves.items() if t in found}
+
+
+def _seed(root, expr: Expr, grad_output):
+    """The given grad_output, read and checked against the output's shape; None for a scalar output."""
+    shape = np.shape(root)
+    if grad_output is None:
+        if np.size(root) != 1:
+            example = ",".join(["1"] * np.size(root)) if len(shape) == 1 and np.size(root) <= 8 else None
+            raise GradOutputError(
+                f"the output has shape {shape}, not a scalar: grad can be implicitly created only "
+                "for scalar outputs",
+                expr.span, source=expr.source,
+                hint=f"give the seed gradient with --grad-output (grad_output=...), an array of shape {shape}"
+                     + (f" such as --grad-output {example}" if example else "")
+                     + ", or use `gradcli jacobian` for the whole Jacobian")
+        return None
+    seed = read_value(grad_output, "--grad-output")
+    if np.shape(seed) != shape:
+        raise BindError(f"--grad-output has shape {np.shape(seed)}, but the output has shape {shape}",
+                        hint="the seed gradient must have the output's shape")
+    return np.asarray(seed, dtype=np.float64)[()] if np.ndim(seed) == 0 else np.asarray(seed, dtype=np.float64)
+
+
+def _kind(data) -> str:
+    flat = np.asarray(data)
+    return "nan" if np.isnan(flat).any() else ("inf" if (flat == np.inf).any() else "-inf")
+
+
+def numeric_notes(nodes: list[Expr], data: list) -> list[Note]:
+    """Where a non-finite value first appeared: the first node whose output is not finite."""
+    for node, d in zip(nodes, data):
+        if node.args and not finite(d):
+            text = node.text if len(node.text) <= 60 else node.text[:57] + "..."
+            return [Note(f"{_kind(d)} first appears in '{text}' (column {node.span.start + 1})", node.span)]
+    return []
+
+
+def _first_not_finite(nodes: list[Expr], bound: dict, recorded) -> list[Note]:
+    """Where it began: from the recorded values, or from a pass that keeps every value."""
+    run = recorded or forward(nodes, bound)
+    return numeric_notes(nodes, [getattr(v, "data", v) for v in (run.values[n.id] for n in nodes)])
 
 
 def _leaf_grads(wrt_names: list, bound: dict, found: dict, notes: list) -> dict:
@@ -421,87 +231,6 @@ def _leaf_grads(wrt_names: list, bound: dict, found: dict, notes: list) -> dict:
     for n in wrt_names:
         g = found.get(n)
         grads[n] = _plain(np.zeros_like(bound[n]) if g is None else np.asarray(g, dtype=np.float64))
-        if not _finite(grads[n]):
+        if not finite(grads[n]):
             notes.append(Note(f"the gradient with respect to {n} is {_kind(grads[n])}"))
     return grads
-
-
-def _traced(expr, nodes, bound, names, wrt, wrt_names, grad_output, grad: bool, retain_grad: bool) -> Result:
-    """The same computation through recorded Tensors, so the graph can be shown."""
-    wanted = set(names if wrt is None else wrt)
-    leaves = {n: Tensor(bound[n], requires_grad=n in wanted and grad) for n in names}
-    with (nullcontext() if grad else no_grad()), quiet():
-        tensors = build(nodes, leaves)
-        root = tensors[-1]
-        notes = [] if _finite(root.data) else numeric_notes(nodes, [t.data for t in tensors])
-        grads = seed = None
-        if grad:
-            seed = _seed(root, expr, grad_output)
-            found = {}
-            if root.requires_grad:
-                if retain_grad:
-                    for t in tensors:
-                        if t.requires_grad and not t.is_leaf:
-                            t.retain_grad()
-                # The nodes are already in topological order: no need to sort the graph again.
-                order = [t for t in dict.fromkeys(tensors) if t.requires_grad]
-                found = gradients(root, seed, keep=_kept, order=order)
-                for t, g in found.items():
-                    t._grad = g
-            by_name = {n: found[leaves[n]].data for n in wrt_names if leaves[n] in found}
-            grads = _leaf_grads(wrt_names, bound, by_name, notes)
-    return Result(expr=expr, value=_plain(root.data), grad=grads, values=bound, variables=names,
-                  wrt=wrt_names, notes=notes, seed=None if seed is None else seed.data,
-                  nodes=nodes, tensors=tensors, options=(wrt, grad_output, grad))
-
-
-def elementwise_only(expr: Expr) -> bool:
-    """True if every op is elementwise, so rows of column arrays never mix."""
-    return all(node.op.elementwise or not node.args for node in expr.nodes())
-
-
-def evaluate_rows(expr: Expr, columns: dict, constants: dict | None = None, wrt=None) -> tuple:
-    """Value and gradients at every row of the column arrays, as arrays of length n.
-
-    Elementwise expressions run once on whole columns (seed: ones, so each row's
-    gradient is its own); others run row by row. constants: scalar values for
-    variables without a column.
-    """
-    constants = constants or {}
-    names = expr.variables()
-    n = len(next(iter(columns.values()))) if columns else 0
-    for name in names:
-        if name not in columns and name not in constants:
-            raise BindError(f"'{name}' has no column in the points file and no value",
-                            hint=f"add a column {name}, or give --{name} VALUE")
-    scalars = {}
-    for name in names:
-        if name not in columns:
-            value = read_value(constants[name], f"value of {name}")
-            if np.ndim(value):
-                raise BindError(f"--{name} must be a number to go with --points, not shape {np.shape(value)}")
-            scalars[name] = value
-    check_names(expr, {}, wrt)
-    wanted = names if wrt is None else [x for x in names if x in set(wrt)]
-    if elementwise_only(expr):
-        values = {k: np.asarray(columns[k], dtype=np.float64) for k in names if k in columns}
-        values.update({k: np.full(n, v) for k, v in scalars.items()})
-        result = evaluate(expr, values, wrt=wanted, grad_output=np.ones(n) if names else None)
-        value = np.broadcast_to(np.asarray(result.value, dtype=np.float64), (n,))
-        grads = {k: np.broadcast_to(np.asarray(result.grad[k], dtype=np.float64), (n,)) for k in wanted}
-        return value, grads, result.notes
-    value = np.empty(n)
-    grads = {k: np.empty(n) for k in wanted}
-    notes = []
-    for i in range(n):
-        row = {k: float(columns[k][i]) for k in names if k in columns}
-        row.update(scalars)
-        result = evaluate(expr, row, wrt=wanted)
-        if np.ndim(result.value):
-            raise ShapeError(f"with --points the expression must give one number a row, not shape "
-                             f"{np.shape(result.value)}", expr.span, source=expr.source)
-        value[i] = result.value
-        for k in wanted:
-            grads[k][i] = result.grad[k]
-        notes = notes or result.notes
-    return value, grads, notes

@@ -13,9 +13,10 @@ from typing import Callable
 
 import numpy as np
 
+from gradcli.binding import bind, differentiated
 from gradcli.errors import BindError
-from gradcli.evaluation import bind, evaluate
-from gradcli.parser import parse
+from gradcli.evaluation import evaluate
+from gradcli.lang.parser import parse
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "adam": 0.1}
 MOMENTUM = 0.9
@@ -83,7 +84,7 @@ def minimize(source, start: dict, *, wrt=None, optimizer: str = "adam", lr: floa
     expr = parse(source) if isinstance(source, str) else source
     names, point = bind(expr, start, wrt, what="starting value",
                         hint="give every variable a starting point: --{name} 0")
-    moving = names if wrt is None else [n for n in names if n in set(wrt)]
+    moving = differentiated(names, wrt)
     rate = DEFAULT_LR[optimizer] if lr is None else lr
     opt = Optimizer(optimizer, rate)
     shape = np.shape(evaluate(expr, point, grad=False).value)

@@ -89,8 +89,9 @@ def _blocks(text: str, size: int = 1 << 20):
 
 
 def _read_text(text: str, where: str):
-    from gradcli.evaluation import evaluate
-    from gradcli.parser import MAX_LENGTH, parse
+    from gradcli.engine.graph import quiet
+    from gradcli.forward import forward
+    from gradcli.lang.parser import MAX_LENGTH, parse
 
     stripped = text.strip()
     source = f"[{text}]" if len(text) <= MAX_LENGTH and _top_level_comma(stripped) else text
@@ -99,10 +100,12 @@ def _read_text(text: str, where: str):
         expr = parse(source)
         names = expr.variables()
         if names:
-            node = next(n for n in expr.nodes() if n.op.key == "var")
+            node = next(n for n in expr.nodes() if n.op.is_variable)
             raise BindError(f"{where} must be a constant; '{names[0]}' is not known here",
                             node.span, source=source, hint="a value may use numbers, pi, e, operators and functions")
-        value = evaluate(expr, {}, grad=False).value
+        with quiet():
+            value = forward(expr.nodes(), {}).values[expr.id]
+        value = float(value) if np.ndim(value) == 0 else np.array(value, dtype=np.float64)
     except GradcliError as err:
         if err.span is not None and shift:
             err.span = type(err.span)(max(0, err.span.start - shift), max(0, err.span.end - shift))

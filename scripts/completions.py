@@ -41,7 +41,7 @@ class Command:
 def spec() -> tuple[list[Command], list[Option]]:
     """Commands and top-level options, read from the Typer app."""
     import typer
-    from gradcli.cli import app
+    from gradcli.cli.app import app
 
     group = typer.main.get_command(app)
 

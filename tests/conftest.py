@@ -7,7 +7,7 @@ from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 
-from gradcli.main import main
+from gradcli.cli.main import main
 
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
 TRACEBACK = "Traceback (most recent call last)"

@@ -37,7 +37,7 @@ def test_signals_at_random_moments_leave_a_prefix_of_whole_records_and_a_count(b
 @pytest.mark.parametrize("poison", list(POISONS))
 def test_one_poisoned_line_among_thousands_changes_only_its_own_record(tmp_path, poison):
     note = poisoned_trial(tmp_path, poison, random.Random(poison), lines=1500, jobs=2 if len(poison) % 2 else 1)
-    assert f"at line" in note
+    assert "at line" in note
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))

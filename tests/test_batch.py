@@ -229,7 +229,7 @@ def _mixed_jobs(path, n: int, seed: int) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "tsv"])
 def test_workers_write_exactly_what_one_process_writes(tmp_path, fmt):
-    from gradcli import parallel
+    from gradcli.cli import workers as parallel
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     _mixed_jobs(first, 3000, 1)
     _mixed_jobs(second, 1200, 2)

@@ -10,10 +10,11 @@ from hypothesis import strategies as st
 
 import gradcli
 from gradcli.derivatives import hessian, jacobian
-from gradcli.engine import Tensor, gradients, grad
+from gradcli.engine.backward import gradients, grad
+from gradcli.engine.tensor import Tensor
 from gradcli.ops import LEAF, TABLE
 from gradcli.optimize import minimize
-from gradcli.symbolic import matrix_check
+from gradcli.check.matrix import matrix_check
 from test_ops import getattr_op, sample
 from test_symbolic import expressions
 

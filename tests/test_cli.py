@@ -178,7 +178,7 @@ def test_console_script_is_installed():
 
 
 def test_no_check_does_not_import_sympy():
-    code = ("import sys; from gradcli.main import main\n"
+    code = ("import sys; from gradcli.cli.main import main\n"
             "try:\n    main(['eval', 'a*b+c', '--a', '2', '--b', '3', '--c', '4', '--no-check', '-f', 'json'])\n"
             "except SystemExit:\n    pass\n"
             "print('sympy' in sys.modules, file=sys.stderr)")
@@ -201,7 +201,7 @@ def test_closed_pipe_ends_quietly():
     assert proc.stderr == ""
 
 
-@pytest.mark.parametrize("command", list(__import__("gradcli.options").options.COMMANDS))
+@pytest.mark.parametrize("command", list(__import__("gradcli.cli.spec").cli.spec.COMMANDS))
 def test_every_command_has_help_with_examples(cli, command):
     short, long = cli(command, "-h"), cli(command, "--help")
     assert short.code == 0 and short.out == long.out

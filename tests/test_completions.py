@@ -16,7 +16,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from gradcli.options import COMMANDS
+from gradcli.cli.spec import COMMANDS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "completions"

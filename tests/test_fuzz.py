@@ -61,8 +61,9 @@ def _assert_records(lines: list[str], records: list[dict]) -> None:
 @FAST
 @given(lines=st.lists(hostile_text().map(_one_line), min_size=1, max_size=12))
 def test_fuzz_batch_gives_one_record_per_job(lines):
-    from gradcli import render
-    records = [json.loads(render.dumps(render.batch_record(rec)))
+    from gradcli.render.numbers import dumps
+    from gradcli.render.records import batch_record
+    records = [json.loads(dumps(batch_record(rec)))
                for rec in run(lines_of(lines), Options(check=False))]
     _assert_records(lines, records)
 

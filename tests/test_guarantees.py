@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import gradcli
-from conftest import ENV, run_process
-from gradcli.symbolic import cross_check
+from conftest import ENV
+from gradcli.check.cross import cross_check
 
 PYTHON = os.path.realpath(sys.executable)
 
@@ -21,7 +21,7 @@ def run(args, **kw):
 
 # -- 1. SIGTERM is a stop, never a record ------------------------------------------------------------
 def test_terminated_cannot_be_caught_as_an_ordinary_exception():
-    from gradcli.interrupts import Terminated
+    from gradcli.cli.interrupts import Terminated
     assert not issubclass(Terminated, Exception) and issubclass(Terminated, BaseException)
 
 
@@ -212,7 +212,7 @@ def test_lines_are_counted_at_newlines_only(cli, tmp_path):
 
 
 def test_one_thousand_levels_are_allowed():
-    from gradcli.parser import MAX_DEPTH
+    from gradcli.lang.parser import MAX_DEPTH
     gradcli.parse("(" * MAX_DEPTH + "x" + ")" * MAX_DEPTH)
     with pytest.raises(gradcli.ParseError):
         gradcli.parse("(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1))

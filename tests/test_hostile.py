@@ -15,7 +15,7 @@ import pytest
 import gradcli
 from conftest import ENV, run_process
 from gradcli.errors import BindError, GradcliError, ParseError
-from gradcli.parser import MAX_DEPTH, MAX_LENGTH, parse
+from gradcli.lang.parser import MAX_DEPTH, MAX_LENGTH, parse
 from gradcli.values import MAX_ELEMENTS, read_value
 
 

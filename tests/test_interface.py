@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import gradcli
-from gradcli.help import command_help, program_help
-from gradcli.options import COMMANDS
-from gradcli.symbolic import cross_check, matrix_check
+from gradcli.cli.help import command_help, program_help
+from gradcli.cli.spec import COMMANDS
+from gradcli.check.cross import cross_check
+from gradcli.check.matrix import matrix_check
 from gradcli.derivatives import hessian
 
 

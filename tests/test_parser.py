@@ -2,7 +2,8 @@
 import pytest
 
 from gradcli.errors import ParseError
-from gradcli.parser import MAX_DEPTH, parse, tokenize
+from gradcli.lang.lexer import tokenize
+from gradcli.lang.parser import MAX_DEPTH, parse
 
 
 @pytest.mark.parametrize("text, sexpr", [

@@ -18,15 +18,16 @@ from rich.console import Console
 
 from conftest import on_a_terminal
 from gradcli import plot
+from gradcli.render import plot as drawing
 
-F_MARKS, D_MARKS = plot.F_MARK + plot.BOTH, plot.D_MARK + plot.BOTH
+F_MARKS, D_MARKS = drawing.F_MARK + drawing.BOTH, drawing.D_MARK + drawing.BOTH
 
 
 def show(source: str, span: str, points: int, width: int = 80, height: int = 18):
     """The samples and the text of their plot at width columns."""
     s = plot.sample(source, {"x": span}, points)
     console = Console(file=io.StringIO(), width=width, color_system=None)
-    console.print(plot.render(s, width=width, height=height))
+    console.print(drawing.draw(s, width=width, height=height))
     return s, console.file.getvalue()
 
 
@@ -101,7 +102,7 @@ def test_x_on_0_10_with_11_points_puts_each_sample_in_its_own_column():
     assert_both_curves(s, d, slack=0.5)
     want = [round(i / 10 * (d.cols - 1)) for i in range(11)]
     assert d.columns(F_MARKS) == want and len(d.cells(F_MARKS)) == 11       # once each, none wrapped
-    assert d.rows[-1][0] == plot.F_MARK and d.rows[0][-1] == plot.F_MARK    # y = 0 over x = 0, y = 10 over x = 10
+    assert d.rows[-1][0] == drawing.F_MARK and d.rows[0][-1] == drawing.F_MARK    # y = 0 over x = 0, y = 10 over x = 10
 
 
 def test_readme_example_draws_both_ends_and_the_zeros_of_the_derivative():
@@ -109,7 +110,7 @@ def test_readme_example_draws_both_ends_and_the_zeros_of_the_derivative():
     d = read(text)
     assert (d.top, d.bottom) == (15.75, -8.125)                            # f(-2.5) and f'(±2.5): not clipped
     assert_both_curves(s, d)
-    assert d.rows[-1][0] == plot.F_MARK and d.rows[0][0] == d.rows[0][-1] == plot.D_MARK
+    assert d.rows[-1][0] == drawing.F_MARK and d.rows[0][0] == d.rows[0][-1] == drawing.D_MARK
     assert {c for c, ch in enumerate(d.markers) if ch == "^"} == {round(float(c)) for c in d.col([-1, 1])}
     assert "clipped" not in text
 

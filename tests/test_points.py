@@ -6,7 +6,7 @@ import pytest
 
 import gradcli
 from conftest import run_process
-from gradcli.evaluation import elementwise_only, evaluate_rows
+from gradcli.points import elementwise_only, evaluate_rows
 
 
 def write_csv(path, names, data):
@@ -69,7 +69,7 @@ def test_bad_points_files(cli, csv, fragment):
 
 
 def test_split_formatting_writes_the_same_rows(cli, monkeypatch, tmp_path):
-    from gradcli import commands
+    from gradcli.cli import workers as commands
     rng = np.random.default_rng(3)
     path = tmp_path / "p.csv"
     write_csv(path, ["a", "b"], rng.uniform(-3, 3, size=(2_345, 2)))

@@ -7,12 +7,17 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import gradcli
-from gradcli.engine import Tensor, gradients
+from gradcli.engine.backward import gradients
+from gradcli.engine.tensor import Tensor
 from gradcli.errors import Span
-from gradcli.expr import Builder
+from gradcli.lang.expr import Builder
 from gradcli.ops import OPS, TABLE, Fn, Infix
-from gradcli.symbolic import (SYMPY_CAP, cross_check, element_symbols, evaluate_at, point_of,
-                              scalar_output, sympy, symbolic_evaluate, to_sympy, to_text)
+from gradcli.check.cross import SYMPY_CAP, cross_check
+from gradcli.check.finite import finite_difference_check
+from gradcli.check.precise import evaluate_at, point_of
+from gradcli.check.printer import to_text
+from gradcli.check.tree import element_symbols, scalar_output, sympy, to_sympy
+from gradcli.symbolic import symbolic_evaluate
 from test_ops import getattr_op, sample
 
 SYMBOLIC = [op for op in TABLE if op.sympy is not None and op.domain is not None]
@@ -86,7 +91,7 @@ def test_random_expressions_engine_equals_sympy_and_finite_differences(text, a, 
     assume(check.status != "timeout")
     # At a kink (0^a, a tie) SymPy and gradcli may legitimately differ: the check must say so.
     assert check.status == ("nondifferentiable" if check.conventions else "ok"), (text, values, result.grad, check)
-    fd = gradcli.symbolic.finite_difference_check(result, rtol=1e-9, atol=1e-9)
+    fd = finite_difference_check(result, rtol=1e-9, atol=1e-9)
     assert fd.status == "ok", (text, values, result.grad, fd)
 
 
@@ -95,7 +100,7 @@ def test_random_expressions_engine_equals_sympy_and_finite_differences(text, a, 
 def broken_sin():
     row = OPS["sin"]
     original = row.grads
-    from gradcli.engine import F
+    from gradcli.ops import F
     object.__setattr__(row, "grads", (lambda g, ans, x: g * F.cos(x) * 1.001,))
     yield row
     object.__setattr__(row, "grads", original)
@@ -230,7 +235,7 @@ def test_diff_rejects_values_and_vector_outputs(cli):
 def test_no_check_path_never_imports_symbolic_module():
     import subprocess
     import sys
-    code = ("import sys\nfrom gradcli.main import main\n"
+    code = ("import sys\nfrom gradcli.cli.main import main\n"
             "try:\n    main(['eval', 'x*y', '--x', '2', '--y', '3', '--no-check', '-f', 'json'])\n"
             "except SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith(('sympy', 'gradcli.symbolic'))), file=sys.stderr)")

@@ -12,8 +12,9 @@ import pytest
 
 import gradcli
 from gradcli import GradOutputError, ShapeError, Tensor, no_grad, tensor
-from gradcli.engine import gradients
-from gradcli.ops import TENSOR_FUNCTIONS, functions
+from gradcli.engine.backward import gradients
+from gradcli.engine.tensor import FUNCTIONS as TENSOR_FUNCTIONS
+from gradcli.ops import functions
 from test_ops import numeric_vjp, sample
 
 ROOT = Path(__file__).resolve().parent.parent

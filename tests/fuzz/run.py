@@ -39,7 +39,7 @@ class Run:
 
 
 def in_process(*args: str) -> Run:
-    from gradcli.main import main
+    from gradcli.cli.main import main
     out, err = io.StringIO(), io.StringIO()
     stdin, sys.stdin = sys.stdin, io.StringIO("")
     try:
@@ -60,10 +60,11 @@ def in_process(*args: str) -> Run:
 def batch_lines(lines: list[str]) -> None:
     import json
 
-    from gradcli import render
     from gradcli.batch import Options, lines_of, run
+    from gradcli.render.numbers import dumps
+    from gradcli.render.records import batch_record
     lines = [t.replace("\r", " ").replace("\n", " ") for t in lines]
-    records = [json.loads(render.dumps(render.batch_record(r))) for r in run(lines_of(lines), Options(check=False))]
+    records = [json.loads(dumps(batch_record(r))) for r in run(lines_of(lines), Options(check=False))]
     jobs = [n for n, t in enumerate(lines, 1) if t.strip() and not t.strip().startswith("#")]
     assert [r["line"] for r in records] == jobs, (lines, records)
     for r in records:
@@ -107,7 +108,7 @@ def main() -> int:
     ap.add_argument("--examples", type=int, default=2000, help="examples per target per round")
     opts = ap.parse_args()
     names = opts.only.split(",") if opts.only else list(TARGETS)
-    from gradcli.engine import silence_numpy
+    from gradcli.engine.graph import silence_numpy
     silence_numpy()
     end = time.monotonic() + opts.minutes * 60
     totals = dict.fromkeys(names, 0)

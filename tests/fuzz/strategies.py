@@ -16,7 +16,8 @@ import re
 from hypothesis import strategies as st
 
 from gradcli.errors import GradcliError
-from gradcli.parser import FUNCTIONS, INFIX, POSTFIX, PREFIX, parse, tokenize
+from gradcli.lang.lexer import tokenize
+from gradcli.lang.parser import FUNCTIONS, INFIX, POSTFIX, PREFIX, parse
 
 VARIABLES = ["a", "b", "x", "W"]
 NUMBERS = ["0", "1", "2", "2.5", ".5", "1e308", "1e-320", "1e400", "9", "007", "3."]
@@ -102,7 +103,7 @@ def evaluates_or_fails_cleanly(text: str, check: bool = False):
             span_within(err, text)
         return None
     if check and result.grad is not None:
-        from gradcli.symbolic import cross_check
+        from gradcli.check.cross import cross_check
         status = cross_check(result, timeout=2.0).status
         assert status in ("ok", "mismatch", "nondifferentiable", "timeout", "error", "skipped"), status
         assert status != "mismatch", (text, "the engine and SymPy disagree")

@@ -1,8 +1,8 @@
-"""The Typer app, built from the command specs in options.py.
+"""The Typer app, built from the command specs in spec.py.
 
-It serves help, usage errors and completion scripts; the commands themselves
-live in commands.py. A command line the fast path in main.py understands
-never imports this module (Typer's import costs more than numpy's).
+It serves the completion scripts (scripts/completions.py reads it), and runs a command line as
+the fast path in main.py does, through the same split_args and commands.run: a test holds the
+two to the same result. main.py never imports it (Typer's import costs more than numpy's).
 """
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import typer
 from typer._click import exceptions as click_exc
 from typer.core import TyperCommand
 
-from gradcli import commands
-from gradcli.options import COMMANDS, PROGRAM_HELP, Command, Opt, split_args, takes_value
+from gradcli.cli import commands
+from gradcli.cli.spec import COMMANDS, PROGRAM_HELP, Command, Opt, split_args, takes_value
 
 
 class BindingCommand(TyperCommand):
     """A command whose variables are bound as --NAME VALUE, --NAME=VALUE or NAME=VALUE
-    (see options.split_args); bindings are left in ctx.meta["bindings"]."""
+    (see spec.split_args); bindings are left in ctx.meta["bindings"]."""
     spec: Command
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:

@@ -1,106 +1,15 @@
-"""Tokenizer and Pratt parser: text -> Expr.
-
-Binding powers and function names come from the op table. The lexer rejects
-what it cannot read (with its position); it never skips a character.
-"""
+"""The Pratt parser: tokens -> Expr. Binding powers and function names come from the op table."""
 from __future__ import annotations
 
-import re
 import sys
 
-from gradcli.engine import paused_gc
 from gradcli.errors import ParseError, Span, close_matches
-from gradcli.expr import Builder, Expr
-from gradcli.ops import CONSTANTS, OPS, TABLE, Infix, Postfix, Prefix, functions
+from gradcli.lang.expr import Builder, Expr, paused_gc
+from gradcli.lang.lexer import Token, tokenize
+from gradcli.ops import CONST, CONSTANTS, NUM, OPS, TABLE, VAR, Infix, Postfix, Prefix, functions
 
 MAX_DEPTH = 1000          # nesting levels: parentheses, brackets, calls, right-associative ^ chains
 MAX_LENGTH = 2_000_000    # characters in one expression
-
-_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-_DIGITS = frozenset("0123456789.")
-
-# Everyday notation, read as the language's own: each entry is a spelling and what it means.
-# (Operator signs such as × ÷ − √ are forms of their rows in the op table.)
-SPACES = frozenset(" \t\r\n\v\f\u00a0\u2009\u202f")        # a non-breaking or thin space is a space
-NAMES = {"π": "pi"}
-SUPERSCRIPT = {**{ch: str(i) for i, ch in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}, "⁻": "-", "⁺": "+"}     # x² is x^2, x⁻¹ is x^-1
-_SUPERSCRIPT = re.compile("[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
-
-
-class Token:
-    __slots__ = ("kind", "text", "start", "end")
-
-    def __init__(self, kind: str, text: str, start: int, end: int):
-        self.kind = kind        # num, name, op, end
-        self.text = text
-        self.start = start
-        self.end = end
-
-    @property
-    def span(self) -> Span:
-        return Span(self.start, self.end)
-
-
-def _operator_tokens() -> tuple[frozenset, frozenset]:
-    """The one-character and the longer operator tokens: brackets, and every form in the op table."""
-    tokens = {"(", ")", ",", "[", "]", "+"}
-    for op in TABLE:
-        tokens.update(form.token for form in op.forms if isinstance(form, (Infix, Prefix, Postfix)))
-    return frozenset(t for t in tokens if len(t) == 1), frozenset(t for t in tokens if len(t) > 1)
-
-
-_PUNCT, _LONG = _operator_tokens()
-
-
-def tokenize(source: str) -> list[Token]:
-    """Split source into tokens; an unreadable character is a ParseError at its position."""
-    tokens = []
-    append = tokens.append
-    pos, n = 0, len(source)
-    while pos < n:
-        ch = source[pos]
-        if ch in SPACES:
-            pos += 1
-        elif ch in _PUNCT or ch == "*":
-            long = next((t for t in _LONG if source.startswith(t, pos)), None)
-            text = long or ch
-            if text not in _PUNCT and text not in _LONG:
-                raise _bad_character(source, pos)
-            append(Token("op", text, pos, pos + len(text)))
-            pos += len(text)
-        elif ch in NAMES:
-            append(Token("name", NAMES[ch], pos, pos + 1))
-            pos += 1
-        elif ch in SUPERSCRIPT:
-            m = _SUPERSCRIPT.match(source, pos)
-            if m is None:
-                raise _bad_character(source, pos)
-            digits = "".join(SUPERSCRIPT[c] for c in m.group())
-            sign, number = (digits[0], digits[1:]) if digits[0] in "-+" else ("", digits)
-            append(Token("op", "^", pos, m.end()))
-            if sign:
-                append(Token("op", sign, pos, m.end()))
-            append(Token("num", number, pos, m.end()))
-            pos = m.end()
-        else:
-            m = (_NUMBER if ch in _DIGITS else _NAME).match(source, pos)
-            if m is None:
-                raise _bad_character(source, pos)
-            append(Token("num" if ch in _DIGITS else "name", m.group(), pos, m.end()))
-            pos = m.end()
-    append(Token("end", "", n, n))
-    return tokens
-
-
-def _bad_character(source: str, pos: int) -> ParseError:
-    ch = source[pos]
-    hint = None
-    if ch in "\"`":
-        hint = "strings are not part of the language; ' is the transpose"
-    elif ch in "{};:=.!&|<>%#$?\\":
-        hint = "operators are + - * / @ ^ ** and postfix ' (transpose)"
-    return ParseError(f"unexpected character {ch!r}", Span(pos, pos + 1), source=source, hint=hint)
 
 
 def _operator_tables():
@@ -236,7 +145,7 @@ class Parser:
                 return leaf, span
             if kind == "name":
                 return self.name(tok)
-            node = self.leaves[tok.text] = self.build.make(OPS["num"], (), span, value=float(tok.text))
+            node = self.leaves[tok.text] = self.build.make(NUM, (), span, value=float(tok.text))
             return node, span
         if tok.text == "(":
             inner, _ = self.expr_bp(0)
@@ -275,9 +184,8 @@ class Parser:
             if not close and len(text) <= 3:
                 hint += f"; to multiply, write {text}*(...)"
             raise self.error(f"unknown function '{text}'", tok, hint=hint)
-        kind = "const" if text in CONSTANTS else "var"
         span = Span(tok.start, tok.end)
-        node = self.leaves[text] = self.build.make(OPS[kind], (), span, name=text)
+        node = self.leaves[text] = self.build.make(CONST if text in CONSTANTS else VAR, (), span, name=text)
         return node, span
 
     def arguments(self, open_tok: Token, close: str) -> tuple[list[tuple[Expr, Span]], Span]:
@@ -324,7 +232,7 @@ class Parser:
         sign = 1
         if node.op is PREFIX["-"][0]:
             sign, node = -1, node.args[0]
-        value = node.kw.get("value") if node.op is OPS["num"] else None
+        value = node.kw.get("value") if node.op is NUM else None
         if value is None or not abs(value) < 2 ** 53 or value != int(value):
             raise self.error("an index must be an integer literal, like x[0] or x[-1]", span)
         return sign * int(value)

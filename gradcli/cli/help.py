@@ -10,7 +10,7 @@ import shutil
 import sys
 import textwrap
 
-from gradcli.options import COMMANDS, PROGRAM_HELP, Command, Opt
+from gradcli.cli.spec import COMMANDS, PROGRAM_HELP, Command, Opt
 
 MAX_WIDTH = 100
 

@@ -7,7 +7,24 @@ variables are created in the order they first appear in the text.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
+
 from gradcli.errors import Span
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Pause the cyclic garbage collector: expressions and graphs hold no cycles (an output points
+    to its inputs, never back), so refcounting frees them, and the collector's repeated scans of
+    a growing graph would make building and walking it quadratic."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class Expr:
@@ -72,19 +89,17 @@ class Expr:
 
     def variables(self) -> list[str]:
         """Variable names in order of first appearance in the text."""
-        return [n.kw["name"] for n in self.nodes() if n.op.key == "var"]
+        return [n.kw["name"] for n in self.nodes() if n.op.is_variable]
 
     def sexpr(self) -> str:
         """S-expression, for tests and debugging: (+ a (* b c))."""
         out: dict[int, str] = {}
         for node in self.nodes():
             kw = node.kw
-            if node.op.key == "var":
+            if node.op.is_variable or node.op.is_constant:
                 out[node.id] = kw["name"]
-            elif node.op.key == "num":
+            elif node.op.is_number:
                 out[node.id] = repr(kw["value"]).removesuffix(".0")
-            elif node.op.key == "const":
-                out[node.id] = kw["name"]
             else:
                 extra = [repr(v) for k, v in node.attrs]
                 out[node.id] = "(" + " ".join([node.op.symbol, *(out[a.id] for a in node.args), *extra]) + ")"

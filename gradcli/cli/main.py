@@ -1,9 +1,9 @@
 """Entry point: `gradcli ...` and `python -m gradcli ...`.
 
-The command line is read with the command specs (options.py): help, the version, a
-command with its expression or files, variable bindings and options. Errors become
-messages and exit codes here, and only here. (The Typer app in cli.py reads the same
-specs; it serves the completion scripts.)
+The command line is read once with the command specs (spec.read): help, the version, or a
+command with its expression or files, variable bindings and options. Errors become messages
+and exit codes here, and only here. (The Typer app in app.py reads the same specs with the
+same function; it serves the completion scripts.)
 """
 from __future__ import annotations
 
@@ -12,59 +12,27 @@ import os
 import signal
 import sys
 
-from gradcli import interrupts
-from gradcli.interrupts import EXIT_INTERRUPT, EXIT_TERMINATED, Terminated
+from gradcli.cli import interrupts
+from gradcli.cli.interrupts import EXIT_INTERRUPT, EXIT_TERMINATED, Terminated
 
 EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
 
-VERSION_FLAGS = ("--version", "-V")
-
-
 def dispatch(argv: list[str]) -> int:
-    """Run the command line: help, version, or a command."""
-    from gradcli.commands import emit, run
-    from gradcli.errors import GradcliError, close_matches
-    from gradcli.options import COMMANDS, HELP_FLAGS, parse_own, split_args, takes_value
+    """Run the command line: help, the version, or a command."""
+    from gradcli.cli.commands import run
+    from gradcli.cli.io import emit
+    from gradcli.cli.spec import read
 
-    if argv and argv[0] in VERSION_FLAGS and len(argv) == 1:
+    call = read(argv)
+    if call.help:
+        from gradcli.cli.help import command_help, program_help
+        emit(command_help(call.spec) if call.spec else program_help())
+        return EXIT_OK
+    if call.version:
         from importlib.metadata import version
         emit(f"gradcli {version('gradcli')}\n")
         return EXIT_OK
-    if not argv or argv[0] in HELP_FLAGS:
-        from gradcli.help import program_help
-        emit(program_help())
-        return EXIT_OK
-    name = argv[0]
-    if name not in COMMANDS:
-        if name.startswith("-"):
-            close = close_matches(name, [*VERSION_FLAGS, *HELP_FLAGS], n=1, cutoff=0.6)
-            raise GradcliError(f"unknown option {name}" + (f"; did you mean {close[0]}?" if close else ""),
-                               hint=None if close else "gradcli --help lists the commands and options")
-        close = close_matches(name, list(COMMANDS), n=1)
-        raise GradcliError(f"unknown command '{name}'",
-                           hint=f"did you mean {close[0]}?" if close else f"the commands are {', '.join(COMMANDS)}")
-    spec = COMMANDS[name]
-    words = argv[1:]
-    before_end = words[:words.index("--")] if "--" in words else words
-    if any(w in HELP_FLAGS for w in before_end):
-        from gradcli.help import command_help
-        emit(command_help(spec))
-        return EXIT_OK
-    own, positional, bindings = split_args(words, takes_value(spec), spec.positional_bindings, name)
-    options = parse_own(spec, own)
-    if spec.arg.many:
-        return run(name, positional, bindings, **options)
-    if not positional:
-        raise GradcliError(f"gradcli {name} needs an expression", hint=f"for example: {spec.examples[0]}")
-    if len(positional) > 1:
-        extra = positional[1]
-        if extra.startswith("-") and len(extra) > 1 and not extra[1:2].isdigit():
-            raise GradcliError(f"unknown option {extra}", hint=f"gradcli {name} --help lists its options")
-        raise GradcliError(f"gradcli {name} takes one expression, but got {len(positional)}: "
-                           + ", ".join(repr(p) for p in positional[:4]),
-                           hint="quote the expression (\"a * b\"), and give values as --NAME VALUE or NAME=VALUE "
-                                "(NAME=VALUE for a variable named like an option: tree=3)")
-    return run(name, positional[0], bindings, **options)
+    return run(call.spec.name, call.arg, call.bindings, **call.options)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(argv: list[str], GradcliError) -> int:
-    from gradcli.commands import OutputError, _silence_stdout
+    from gradcli.cli.io import OutputError, silence_stdout
     if sys.stderr is None:              # stderr closed (2>&-): diagnostics go nowhere, results still out
         sys.stderr = open(os.devnull, "w")
     try:
@@ -96,10 +64,10 @@ def _run(argv: list[str], GradcliError) -> int:
         code = EXIT_USAGE
     except OutputError as err:
         sys.stderr.write(f"error: {err}\n")
-        _silence_stdout()                # what could not be written is dropped, not retried at exit
+        silence_stdout()                # what could not be written is dropped, not retried at exit
         return EXIT_OUTPUT
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         code = EXIT_OK
     except RecursionError:
         sys.stderr.write("error: the expression is too deeply nested to process\n")
@@ -121,10 +89,10 @@ def _run(argv: list[str], GradcliError) -> int:
         if sys.stdout is not None:
             sys.stdout.flush()
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"error: cannot write to standard output: {getattr(exc, 'strerror', None) or exc}\n")
-        _silence_stdout()
+        silence_stdout()
         return EXIT_OUTPUT
     return code
 

@@ -8,7 +8,9 @@ NAME=VALUE; `split_args` tells them apart from a command's own options.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from gradcli.check.policy import DEFAULT
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -77,10 +79,10 @@ WRT = Opt("wrt", ("--wrt",), None, "Differentiate only with respect to these (a,
 GRAD_OUTPUT = Opt("grad_output", ("--grad-output",), None,
                   "Seed gradient for a non-scalar output, as in y.backward(grad_output).", metavar="VALUE")
 CHECK = Opt("check", ("--check",), True, "Cross-check gradients against SymPy.", bool, off="--no-check")
-RTOL = Opt("rtol", ("--rtol",), 1e-9, "Cross-check relative tolerance.", float, min=0.0)
-ATOL = Opt("atol", ("--atol",), 1e-12, "Cross-check absolute tolerance.", float, min=0.0)
-CHECK_TIMEOUT = Opt("check_timeout", ("--check-timeout",), 5.0, "Give up on SymPy after this long (0: no limit).",
-                    float, metavar="SECONDS", min=0.0)
+RTOL = Opt("rtol", ("--rtol",), DEFAULT.rtol, "Cross-check relative tolerance.", float, min=0.0)
+ATOL = Opt("atol", ("--atol",), DEFAULT.atol, "Cross-check absolute tolerance.", float, min=0.0)
+CHECK_TIMEOUT = Opt("check_timeout", ("--check-timeout",), DEFAULT.timeout,
+                    "Give up on SymPy after this long (0: no limit).", float, metavar="SECONDS", min=0.0)
 FORMAT = Opt("fmt", ("--format", "-f"), "table", "Output: table (Rich), json or tsv.", choices=("table", "json", "tsv"))
 RETAIN_GRAD = Opt("retain_grad", ("--retain-grad",), False, "Keep and show gradients of intermediate nodes.", bool)
 CHECKS = (CHECK, RTOL, ATOL, CHECK_TIMEOUT)
@@ -229,7 +231,7 @@ def _names_a_binding(word: str) -> bool:
     return word.startswith("--") and (word[2:3].isalpha() or word[2:3] == "_")
 
 
-def unknown_option(flag: str, own, command: str | None = None) -> "GradcliError":
+def unknown_option(flag: str, own, command: str | None = None):
     """unknown option --no-chek; did you mean --no-check?"""
     from gradcli.errors import GradcliError, close_matches
     close = close_matches(flag, [f for f in own if f.startswith("--")], n=1, cutoff=0.6)
@@ -289,3 +291,57 @@ def _expects(o: Opt) -> str:
         return "takes one of " + ", ".join(o.choices)
     what = {float: "a finite number", int: "a whole number"}.get(o.type, "a value")
     return "needs " + what + (f" of at least {o.min:g}" if o.min is not None else "")
+
+
+VERSION_FLAGS = ("--version", "-V")
+
+
+@dataclass(frozen=True, eq=False)
+class Call:
+    """A command line, read: help or the version asked for, or a command with its expression (its
+    files, for batch), its variable bindings and its own options' values."""
+    spec: Command | None = None
+    arg: object = None
+    bindings: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    help: bool = False
+    version: bool = False
+
+
+def read(argv: list[str]) -> Call:
+    """The one reading of a command line (the fast path and the Typer app both come through
+    split_args); a GradcliError says what does not fit."""
+    from gradcli.errors import GradcliError, close_matches
+    if argv and argv[0] in VERSION_FLAGS and len(argv) == 1:
+        return Call(version=True)
+    if not argv or argv[0] in HELP_FLAGS:
+        return Call(help=True)
+    name = argv[0]
+    if name not in COMMANDS:
+        if name.startswith("-"):
+            close = close_matches(name, [*VERSION_FLAGS, *HELP_FLAGS], n=1, cutoff=0.6)
+            raise GradcliError(f"unknown option {name}" + (f"; did you mean {close[0]}?" if close else ""),
+                               hint=None if close else "gradcli --help lists the commands and options")
+        close = close_matches(name, list(COMMANDS), n=1)
+        raise GradcliError(f"unknown command '{name}'",
+                           hint=f"did you mean {close[0]}?" if close else f"the commands are {', '.join(COMMANDS)}")
+    spec = COMMANDS[name]
+    words = argv[1:]
+    before_end = words[:words.index("--")] if "--" in words else words
+    if any(w in HELP_FLAGS for w in before_end):
+        return Call(spec, help=True)
+    own, positional, bindings = split_args(words, takes_value(spec), spec.positional_bindings, name)
+    options = parse_own(spec, own)
+    if spec.arg.many:
+        return Call(spec, positional, bindings, options)
+    if not positional:
+        raise GradcliError(f"gradcli {name} needs an expression", hint=f"for example: {spec.examples[0]}")
+    if len(positional) > 1:
+        extra = positional[1]
+        if extra.startswith("-") and len(extra) > 1 and not extra[1:2].isdigit():
+            raise GradcliError(f"unknown option {extra}", hint=f"gradcli {name} --help lists its options")
+        raise GradcliError(f"gradcli {name} takes one expression, but got {len(positional)}: "
+                           + ", ".join(repr(p) for p in positional[:4]),
+                           hint="quote the expression (\"a * b\"), and give values as --NAME VALUE or NAME=VALUE "
+                                "(NAME=VALUE for a variable named like an option: tree=3)")
+    return Call(spec, positional[0], bindings, options)

@@ -1,0 +1,132 @@
+"""The one forward pass over an expression's DAG, for every caller.
+
+Plain values (evaluate, values, points), the recorded Tensor graph (--tree, --retain-grad,
+gradcli graph, Hessians and Jacobians) and the case where every value is a number all run
+this loop; the arguments choose. It notes, as it goes, the kinks it passes through (an op at
+a point where it is not differentiable), so that the cross-check never needs to evaluate again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradcli.engine.graph import apply, make
+from gradcli.engine.tensor import Tensor
+from gradcli.errors import GradcliError, ShapeError
+from gradcli.lang.expr import Expr
+from gradcli.ops import VAR
+
+
+@dataclass
+class Pass:
+    """What the forward pass leaves: every node's value (Tensors when recorded; with drop, the
+    ones no gradient reads are let go), their shapes, and the kinks met."""
+    values: dict                    # node id -> value
+    shapes: dict | None             # node id -> shape; None when every value is a number
+    kinks: list = field(default_factory=list)       # (node, convention)
+
+    def shape(self, node: Expr) -> tuple:
+        return () if self.shapes is None else self.shapes.get(node.id, ())
+
+
+def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs: set | None = None,
+            drop: bool = False, kinks: bool = False) -> Pass:
+    """Every node's value, inputs first (nodes is a topological order; the output is last).
+
+    bound: variable name -> value. leaves: name -> Tensor, to record the graph (the values are
+    then Tensors). needs: the ids of the nodes a gradient flows to. drop: let a value go as soon
+    as its last consumer has run, unless a gradient reads it (the rows' `saves`); one whose shape
+    alone is read stays as a zero-size stand-in. kinks: note the kinks on the nodes in needs.
+    Shape errors get the node's span.
+    """
+    read, shape_only, uses = _reads(nodes, needs) if drop else (set(), set(), {})
+    values: dict[int, object] = {}
+    shapes: dict[int, tuple] = {}
+    numbers = True
+    met = []
+    root = nodes[-1].id
+    for node in nodes:
+        op = node.op
+        if op is VAR:
+            name = node.kw["name"]
+            v = leaves[name] if leaves is not None else bound[name]
+            if type(v) is float:
+                v = np.float64(v)
+        elif not node.args:
+            v = op.forward(**node.kw)
+            if leaves is not None:
+                v = make(Tensor, v)
+        else:
+            args = [values[a.id] for a in node.args]
+            try:
+                v = apply(op, *args, **node.kw) if leaves is not None else op.forward(*args, **node.kw)
+            except (ValueError, IndexError, MemoryError, GradcliError) as exc:
+                raise located(node, args, exc) from None
+            if kinks and op.kink is not None and (needs is None or node.id in needs):
+                if op.kink.where(*[a.data if leaves is not None else a for a in args]):
+                    met.append((node, op.kink.convention))
+            if drop:
+                for a in node.args:
+                    uses[a.id] -= 1
+                    if uses[a.id] == 0 and a.args and a.id != root and a.id not in read:
+                        values[a.id] = np.broadcast_to(np.float64(0.0), shapes.get(a.id, ())) \
+                            if a.id in shape_only else None
+        values[node.id] = v
+        if numbers:         # while every value is a number, no shape needs noting (all are ())
+            if type(v.data if leaves is not None else v) is np.float64:
+                continue
+            numbers = False
+        shapes[node.id] = np.shape(v.data if leaves is not None else v)
+    return Pass(values, None if numbers else shapes, met)
+
+
+def _reads(nodes: list[Expr], needs: set | None) -> tuple[set, set, dict]:
+    """Which values a gradient reads (whole, or its shape alone), and how many consumers each has."""
+    uses: dict[int, int] = {}
+    read: set[int] = set()
+    shape_only: set[int] = set()
+    for node in nodes:
+        for i, a in enumerate(node.args):
+            uses[a.id] = uses.get(a.id, 0) + 1
+            if needs is not None and a.id not in needs:
+                continue
+            saves = node.op.reads(i)
+            if saves in ("ans", "all"):
+                read.add(node.id)
+            if saves in ("inputs", "all"):
+                read.update(b.id for b in node.args)
+            elif saves == "shape":
+                shape_only.update(b.id for b in node.args)
+    return read, shape_only, uses
+
+
+def gradient_paths(nodes: list[Expr], wanted: set) -> set[int]:
+    """The nodes a gradient flows to: those that depend on a wanted variable."""
+    needs: set[int] = set()
+    for node in nodes:
+        if node.op is VAR:
+            if node.kw["name"] in wanted:
+                needs.add(node.id)
+            continue
+        for a in node.args:
+            if a.id in needs:
+                needs.add(node.id)
+                break
+    return needs
+
+
+def located(node: Expr, args: list, exc: Exception) -> GradcliError:
+    """numpy's complaint about an op's inputs, as an error pointing at the node."""
+    if isinstance(exc, GradcliError):
+        return exc.at(node.span, node.source)
+    shapes = [tuple(np.shape(getattr(a, "data", a))) for a in args]
+    if isinstance(exc, MemoryError):
+        return ShapeError(f"'{node.op.symbol}' on shapes {' and '.join(map(str, shapes))} needs more memory "
+                          "than there is", node.span, source=node.source)
+    op = node.op
+    message = op.explain(shapes, **node.kw) if op.explain else \
+        f"shapes {' and '.join(map(str, shapes))} do not fit '{op.symbol}'"
+    hint = op.hint or ("arrays must have equal shapes or shapes that broadcast (numpy rules)"
+                       if op.elementwise else None)
+    return ShapeError(message, node.span, source=node.source, hint=hint)

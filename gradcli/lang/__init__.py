@@ -1,0 +1,2 @@
+"""The expression language: the lexer (text -> tokens), the Pratt parser (tokens -> Expr), and
+Expr itself, the hash-consed DAG every other stage walks."""

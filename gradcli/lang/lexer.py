@@ -1,0 +1,94 @@
+"""The lexer: text -> tokens, each with its position. It rejects what it cannot read (with that
+position); it never skips a character. Operator tokens come from the op table."""
+from __future__ import annotations
+
+import re
+
+from gradcli.errors import ParseError, Span
+from gradcli.ops import TABLE, Infix, Postfix, Prefix
+
+_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_DIGITS = frozenset("0123456789.")
+
+# Everyday notation, read as the language's own: each entry is a spelling and what it means.
+# (Operator signs such as × ÷ − √ are forms of their rows in the op table.)
+SPACES = frozenset(" \t\r\n\v\f\u00a0\u2009\u202f\u200b")     # a non-breaking, thin or zero-width space is a space
+NAMES = {"π": "pi"}
+SUPERSCRIPT = {**{ch: str(i) for i, ch in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}, "⁻": "-", "⁺": "+"}     # x² is x^2, x⁻¹ is x^-1
+_SUPERSCRIPT = re.compile("[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+
+
+class Token:
+    __slots__ = ("kind", "text", "start", "end")
+
+    def __init__(self, kind: str, text: str, start: int, end: int):
+        self.kind = kind        # num, name, op, end
+        self.text = text
+        self.start = start
+        self.end = end
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end)
+
+
+def _operator_tokens() -> tuple[frozenset, frozenset]:
+    """The one-character and the longer operator tokens: brackets, and every form in the op table."""
+    tokens = {"(", ")", ",", "[", "]", "+"}
+    for op in TABLE:
+        tokens.update(form.token for form in op.forms if isinstance(form, (Infix, Prefix, Postfix)))
+    return frozenset(t for t in tokens if len(t) == 1), frozenset(t for t in tokens if len(t) > 1)
+
+
+_PUNCT, _LONG = _operator_tokens()
+
+
+def tokenize(source: str) -> list[Token]:
+    """Split source into tokens; an unreadable character is a ParseError at its position."""
+    tokens = []
+    append = tokens.append
+    pos, n = 0, len(source)
+    while pos < n:
+        ch = source[pos]
+        if ch in SPACES:
+            pos += 1
+        elif ch in _PUNCT or ch == "*":
+            long = next((t for t in _LONG if source.startswith(t, pos)), None)
+            text = long or ch
+            if text not in _PUNCT and text not in _LONG:
+                raise _bad_character(source, pos)
+            append(Token("op", text, pos, pos + len(text)))
+            pos += len(text)
+        elif ch in NAMES:
+            append(Token("name", NAMES[ch], pos, pos + 1))
+            pos += 1
+        elif ch in SUPERSCRIPT:
+            m = _SUPERSCRIPT.match(source, pos)
+            if m is None:
+                raise _bad_character(source, pos)
+            digits = "".join(SUPERSCRIPT[c] for c in m.group())
+            sign, number = (digits[0], digits[1:]) if digits[0] in "-+" else ("", digits)
+            append(Token("op", "^", pos, m.end()))
+            if sign:
+                append(Token("op", sign, pos, m.end()))
+            append(Token("num", number, pos, m.end()))
+            pos = m.end()
+        else:
+            m = (_NUMBER if ch in _DIGITS else _NAME).match(source, pos)
+            if m is None:
+                raise _bad_character(source, pos)
+            append(Token("num" if ch in _DIGITS else "name", m.group(), pos, m.end()))
+            pos = m.end()
+    append(Token("end", "", n, n))
+    return tokens
+
+
+def _bad_character(source: str, pos: int) -> ParseError:
+    ch = source[pos]
+    hint = None
+    if ch in "\"`":
+        hint = "strings are not part of the language; ' is the transpose"
+    elif ch in "{};:=.!&|<>%#$?\\":
+        hint = "operators are + - * / @ ^ ** and postfix ' (transpose)"
+    return ParseError(f"unexpected character {ch!r}", Span(pos, pos + 1), source=source, hint=hint)

@@ -1,0 +1,165 @@
+"""The row of the op table, and the forms a row is written in.
+
+A row (`Op`) has these fields; the first five are positional, the rest keywords:
+
+    key      unique id ('mul'); F.<key>(...) applies the row to tensors
+    syntax   how the parser finds it: Fn('sin') | Infix('*', 3) | Prefix('-', 5)
+             | Postfix("'", 9), or a tuple of these for aliases (x' and
+             transpose(x) are one row); LEAF (numbers, constants, variables);
+             INTERNAL (not written by the user: array literals, and the ops
+             VJP rules are written with)
+    arity    number of inputs; None for any number >= 1 (array literals)
+    forward  numpy: input arrays (+ keyword attrs) -> output array
+    grads    one VJP rule per input, rule(g, ans, *xs, **attrs) -> gradient,
+             written with F so it can itself be differentiated; g is the gradient
+             of the output ans; the engine sums away broadcast axes, so a rule may
+             return any shape that broadcasts to xs[i]. For a variadic row, a
+             single rule that also takes argnum=i.
+    sympy    SymPy builder (sp, *args, **attrs) -> expr. For an elementwise row
+             the args are SymPy scalars; otherwise numpy object arrays of them.
+    head     the name of the SymPy function the builder makes ("sin", "Abs",
+             "Max"), where it makes one: derivatives SymPy writes with it are
+             evaluated with `precise` and printed back under the row's own name
+    precise  mpmath evaluation of that function, precise(mp, *args), for the
+             check's high-precision values
+    symbol   display symbol in trees and S-expressions
+    grad_fn  PyTorch-style name of the backward node (MulBackward0)
+    elementwise  applies element by element with numpy broadcasting
+    domain   where the table-driven tests sample: Domain(lo, hi, cases, away)
+    saves    what the VJP rules read, so the forward pass may drop the rest as soon
+             as it is used (PyTorch's "saved tensors"): none | shape (only the
+             inputs' shapes) | inputs | ans | all (inputs and ans); or a tuple,
+             one entry per input, for what that input's gradient alone reads
+    hint, explain  what a shape error says: a hint, and a message from the shapes
+    kink     Kink(where, convention) for an op not differentiable everywhere:
+             where(*input arrays) is true at such a point, and convention says
+             which gradient gradcli uses there (the cross-check reports these
+             points as nondifferentiable rather than as a mismatch)
+    leaf     for the rows without inputs: NUMBER, CONSTANT or VARIABLE
+
+Binding powers: loosest first, + - (1) < * / @ (3) < unary - and √ (5) < ^
+(right, 7) < postfix ' and [] (9).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Fn:
+    name: str
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Infix:
+    token: str
+    bp: int
+    right: bool = False     # right-associative: binding powers (bp+1, bp) instead of (bp, bp+1)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Prefix:
+    token: str
+    bp: int
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Postfix:
+    token: str
+    bp: int
+
+
+LEAF = "leaf"
+INTERNAL = "internal"
+NUMBER, CONSTANT, VARIABLE = "number", "constant", "variable"
+
+UNARY = [((),), ((3,),), ((2, 3),)]
+BINARY = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((), (2, 2)), ((2, 1), (1, 3))]
+REDUCE = [((3,),), ((2, 3),)]
+
+
+def cases(shapes) -> tuple:
+    """Test cases without attrs, one per tuple of input shapes."""
+    return tuple((s, {}) for s in shapes)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Domain:
+    """Where tests sample inputs: uniform in [lo, hi], |x| >= away, one case per (shapes, attrs)."""
+    lo: float = -2.0
+    hi: float = 2.0
+    cases: tuple = cases(UNARY)
+    away: float = 0.0
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Kink:
+    """Where an op is not differentiable, and the gradient gradcli uses there."""
+    where: Callable
+    convention: str
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Op:
+    key: str
+    syntax: object
+    arity: int | None
+    forward: Callable | None
+    grads: tuple | Callable = ()
+    sympy: Callable | None = None
+    head: str | None = None
+    precise: Callable | None = None
+    symbol: str = ""
+    grad_fn: str = ""
+    elementwise: bool = False
+    domain: Domain | None = field(default=None, compare=False)
+    hint: str = ""
+    explain: Callable | None = field(default=None, compare=False)
+    kink: Kink | None = field(default=None, compare=False)
+    saves: str | tuple = "all"
+    leaf: str | None = None
+
+    @property
+    def is_variable(self) -> bool:
+        return self.leaf == VARIABLE
+
+    @property
+    def is_number(self) -> bool:
+        return self.leaf == NUMBER
+
+    @property
+    def is_constant(self) -> bool:
+        return self.leaf == CONSTANT
+
+    def reads(self, i: int) -> str:
+        """What the gradient of input i reads (see `saves`)."""
+        return self.saves[i] if isinstance(self.saves, tuple) else self.saves
+
+    def vjp(self, i: int, g, ans, xs: tuple, attrs: dict):
+        """Gradient flowing to input i."""
+        if callable(self.grads):
+            return self.grads(g, ans, *xs, argnum=i, **attrs)
+        return self.grads[i](g, ans, *xs, **attrs)
+
+    @property
+    def forms(self) -> tuple:
+        """Every syntax that reaches this row (x' and transpose(x) are one row)."""
+        return self.syntax if isinstance(self.syntax, tuple) else (self.syntax,)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.forms if isinstance(f, Fn))
+
+    def __repr__(self) -> str:
+        return f"Op({self.key!r})"
+
+
+def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1, **more) -> Op:
+    """An elementwise function row; name is its function name, or a tuple of names and other
+    forms (aliases, a prefix sign), the first of which is how it is shown."""
+    forms = tuple(Fn(n) if isinstance(n, str) else n for n in ((name,) if isinstance(name, str) else name))
+    more.setdefault("saves", "inputs")
+    return Op(key, forms if len(forms) > 1 else forms[0], arity, forward, grads, sympy, symbol=forms[0].name,
+              grad_fn=grad_fn, elementwise=True, domain=Domain(lo, hi, cases(UNARY if arity == 1 else BINARY), away),
+              **more)

@@ -1,0 +1,284 @@
+"""THE op table: every operator and function of gradcli, each defined once (see schema.py for
+the fields of a row). Parser, engine, cross-check, renderer and tests all read it; none knows
+an op by name. A VJP rule too long for one line is a named helper just above the table.
+
+F.<key>(*inputs, **attrs) applies a row; the rules are written with it. Given tensors it records
+the op; given plain arrays (the backward pass without create_graph) it is the numpy forward alone.
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from gradcli.engine.graph import Node, Ops
+from gradcli.ops import numeric as nm
+from gradcli.ops import symbolic as sy
+from gradcli.ops.schema import (BINARY, CONSTANT, INTERNAL, LEAF, NUMBER, REDUCE, VARIABLE, Domain, Fn, Infix,
+                                Kink, Op, Postfix, Prefix, cases, ew)
+
+CONSTANTS = {"pi": math.pi, "e": math.e}
+LN2, LN10 = math.log(2.0), math.log(10.0)
+
+
+# -- helpers for rules too long for one line ---------------------------------
+def _const(a) -> np.ndarray:
+    """A constant (non-differentiable) array, e.g. a 0/1 mask; it combines with tensors and arrays alike."""
+    return np.asarray(a, dtype=np.float64)
+
+
+def _raw(x):
+    """The numbers of a tensor or of a plain array (rules see either; see engine.backward)."""
+    return x.data if isinstance(x, Node) else x
+
+
+def _pow_grad_base(g, ans, a, b):
+    # d/da a^b = b*a^(b-1), and 0 where b == 0 (as PyTorch), even at a == 0 where the formula is
+    # 0*0^-1: there the exponent is moved to 0, which changes nothing else (b = 0 multiplies it).
+    both_zero = _const((_raw(a) == 0) & (_raw(b) == 0))
+    return g * b * a ** (b - 1 + both_zero)
+
+
+def _pow_grad_exponent(g, ans, a, b):
+    # d/db a^b = a^b log a; where a == 0 and b >= 0 the limit is taken as 0 (as PyTorch does).
+    zero = (_raw(a) == 0) & (_raw(b) >= 0)
+    return g * ans * F.log(a + _const(zero)) * _const(~zero)
+
+
+def _pow_kink(a, b):
+    return np.any(a == 0)
+
+
+def _mT(x):
+    return F.transpose(x, axes=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)) if x.ndim >= 2 else x
+
+
+def _matmul_grad_a(g, ans, a, b):
+    if b.ndim == 1:         # out[...i] = sum_k a[i,k] b[k]: ga = outer(g, b)
+        return F.reshape(g, shape=g.shape + (1,)) * b
+    if a.ndim == 1:         # out[j] = sum_k a[k] b[k,j]: ga = b @ g
+        return F.matmul(b, g)
+    return F.matmul(g, _mT(b))
+
+
+def _matmul_grad_b(g, ans, a, b):
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return F.reshape(a, shape=a.shape + (1,)) * F.reshape(g, shape=(1,) + g.shape)
+    return F.matmul(_mT(a), g)
+
+
+def _tie_mask(x, ans):
+    # max/min reduction: the gradient is split evenly among tied elements (as PyTorch does).
+    mask = (_raw(x) == _raw(ans)).astype(np.float64)
+    return _const(mask / mask.sum())
+
+
+def _max_share(a, b):
+    # elementwise max(a, b): a tie a == b splits the gradient evenly, 1/2 each (as PyTorch does).
+    return _const((_raw(a) > _raw(b)) + 0.5 * (_raw(a) == _raw(b)))
+
+
+def _prod_grad(g, ans, x):
+    if np.all(_raw(x) != 0):
+        return g * ans / x
+    # With zeros, ans/x is 0/0: use the product of the other elements (first order only).
+    flat = np.ravel(_raw(x))
+    left = np.concatenate(([1.0], np.cumprod(flat[:-1])))
+    right = np.concatenate((np.cumprod(flat[::-1][:-1])[::-1], [1.0]))
+    return g * _const((left * right).reshape(x.shape))
+
+
+def _sum_grad(g, ans, x, axis=None, keepdims=False):
+    if axis is not None and not keepdims:
+        axes = (axis,) if isinstance(axis, int) else axis
+        kept = tuple(1 if (i in axes or i - x.ndim in axes) else n for i, n in enumerate(x.shape))
+        g = F.reshape(g, shape=kept)
+    return F.broadcast_to(g, shape=x.shape)
+
+
+def _norm_grad(g, ans, x):
+    # norm at the zero vector: gradient 0 (the subgradient PyTorch uses).
+    return g * x / (ans + _const(_raw(ans) == 0))
+
+
+def _softmax_grad(g, ans, x):
+    return ans * (g - F.sum(g * ans, axis=-1, keepdims=True))
+
+
+MATMUL_CASES = cases([((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))])
+SUM_CASES = cases(REDUCE) + ((((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3),), {"axis": 0}))
+
+
+# -- the table ----------------------------------------------------------------
+# Arithmetic forwards are Python's operators: on float64 arrays they are numpy's
+# ufuncs, and on numpy scalars numpy's own (much cheaper) scalar path, same results.
+# Leaves: numbers, the constants pi and e, and variables. They have no inputs.
+TABLE: list[Op] = [
+    Op("num",   LEAF, 0, lambda value: np.float64(value), sympy=sy.number, symbol="num", leaf=NUMBER),
+    Op("const", LEAF, 0, lambda name: np.float64(CONSTANTS[name]), sympy=sy.constant, symbol="const", leaf=CONSTANT),
+    Op("var",   LEAF, 0, None, symbol="var", leaf=VARIABLE),
+
+    # Arithmetic. g is the incoming gradient, ans the op's output.
+    Op("add", Infix("+", 1), 2, operator.add,
+       (lambda g, ans, a, b: g,
+        lambda g, ans, a, b: g),
+       lambda sp, a, b: a + b, symbol="+", grad_fn="AddBackward0", elementwise=True,
+       domain=Domain(cases=cases(BINARY)), saves="none"),
+    Op("sub", (Infix("-", 1), Infix("−", 1)), 2, operator.sub,
+       (lambda g, ans, a, b: g,
+        lambda g, ans, a, b: -g),
+       lambda sp, a, b: a - b, symbol="-", grad_fn="SubBackward0", elementwise=True,
+       domain=Domain(cases=cases(BINARY)), saves="none"),
+    Op("mul", (Infix("*", 3), Infix("×", 3), Infix("·", 3), Infix("⋅", 3)), 2, operator.mul,
+       (lambda g, ans, a, b: g * b,
+        lambda g, ans, a, b: g * a),
+       lambda sp, a, b: a * b, symbol="*", grad_fn="MulBackward0", elementwise=True,
+       domain=Domain(cases=cases(BINARY)), saves="inputs"),
+    Op("div", (Infix("/", 3), Infix("÷", 3)), 2, operator.truediv,
+       (lambda g, ans, a, b: g / b,
+        lambda g, ans, a, b: -g * ans / b),
+       lambda sp, a, b: a / b, symbol="/", grad_fn="DivBackward0", elementwise=True,
+       domain=Domain(cases=cases(BINARY), away=0.3), saves=("inputs", "all")),
+    Op("neg", (Prefix("-", 5), Prefix("−", 5)), 1, operator.neg,
+       (lambda g, ans, x: -g,),
+       lambda sp, x: -x, symbol="-", grad_fn="NegBackward0", elementwise=True, domain=Domain(), saves="none"),
+    Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True), Fn("pow")), 2, operator.pow,
+       (_pow_grad_base,
+        _pow_grad_exponent),
+       sy.power, symbol="^", grad_fn="PowBackward1", elementwise=True, domain=Domain(0.5, 2.0, cases(BINARY)),
+       kink=Kink(_pow_kink, "a^b at a = 0: d/da from b*a^(b-1), d/db taken as 0"), saves=("inputs", "all")),
+    Op("matmul", (Infix("@", 3), Fn("matmul")), 2, nm.matmul,
+       (_matmul_grad_a,
+        _matmul_grad_b),
+       sy.matmul, symbol="@", grad_fn="MmBackward0", domain=Domain(cases=MATMUL_CASES),
+       hint="matmul takes vectors and matrices whose inner sizes agree: (n,k) @ (k,m)", saves="inputs"),
+
+    # Elementwise functions: key, names, numpy forward, VJP rule(s), SymPy builder, grad_fn, test domain.
+    ew("sin",   "sin",   np.sin,    (lambda g, ans, x: g * F.cos(x),),                lambda sp, x: sp.sin(x),   "SinBackward0",
+       head="sin", precise=lambda mp, x: mp.sin(x)),
+    ew("cos",   "cos",   np.cos,    (lambda g, ans, x: -g * F.sin(x),),               lambda sp, x: sp.cos(x),   "CosBackward0",
+       head="cos", precise=lambda mp, x: mp.cos(x)),
+    ew("tan",   "tan",   np.tan,    (lambda g, ans, x: g * (1 + ans * ans),),         lambda sp, x: sp.tan(x),   "TanBackward0",
+       -1.2, 1.2, saves="ans", head="tan", precise=lambda mp, x: mp.tan(x)),
+    ew("asin",  ("asin", "arcsin"), np.arcsin, (lambda g, ans, x: g / F.sqrt(1 - x * x),), lambda sp, x: sp.asin(x), "AsinBackward0",
+       -0.9, 0.9, head="asin", precise=lambda mp, x: mp.asin(x)),
+    ew("acos",  ("acos", "arccos"), np.arccos, (lambda g, ans, x: -g / F.sqrt(1 - x * x),), lambda sp, x: sp.acos(x), "AcosBackward0",
+       -0.9, 0.9, head="acos", precise=lambda mp, x: mp.acos(x)),
+    ew("atan",  ("atan", "arctan"), np.arctan, (lambda g, ans, x: g / (1 + x * x),),      lambda sp, x: sp.atan(x), "AtanBackward0",
+       head="atan", precise=lambda mp, x: mp.atan(x)),
+    ew("sinh",  "sinh",  np.sinh,   (lambda g, ans, x: g * F.cosh(x),),               lambda sp, x: sp.sinh(x),  "SinhBackward0",
+       head="sinh", precise=lambda mp, x: mp.sinh(x)),
+    ew("cosh",  "cosh",  np.cosh,   (lambda g, ans, x: g * F.sinh(x),),               lambda sp, x: sp.cosh(x),  "CoshBackward0",
+       head="cosh", precise=lambda mp, x: mp.cosh(x)),
+    ew("tanh",  "tanh",  np.tanh,   (lambda g, ans, x: g * (1 - ans * ans),),         lambda sp, x: sp.tanh(x),  "TanhBackward0",
+       saves="ans", head="tanh", precise=lambda mp, x: mp.tanh(x)),
+    ew("exp",   "exp",   np.exp,    (lambda g, ans, x: g * ans,),                     lambda sp, x: sp.exp(x),   "ExpBackward0",
+       saves="ans", head="exp", precise=lambda mp, x: mp.exp(x)),
+    ew("log",   ("log", "ln"), np.log, (lambda g, ans, x: g / x,),                    lambda sp, x: sp.log(x),   "LogBackward0",
+       0.1, 3.0, head="log", precise=sy.log),
+    ew("log2",  "log2",  np.log2,   (lambda g, ans, x: g / (x * LN2),),               lambda sp, x: sp.log(x, 2),  "Log2Backward0", 0.1, 3.0),
+    ew("log10", "log10", np.log10,  (lambda g, ans, x: g / (x * LN10),),              lambda sp, x: sp.log(x, 10), "Log10Backward0", 0.1, 3.0),
+    # sqrt'(0) = 1/(2*0) = inf, as PyTorch gives.
+    ew("sqrt",  ("sqrt", Prefix("√", 5)), np.sqrt, (lambda g, ans, x: g / (2 * ans),), lambda sp, x: sp.sqrt(x), "SqrtBackward0",
+       0.1, 3.0, kink=Kink(nm.at_zero, "sqrt'(0) = inf"), saves="ans"),
+    # abs'(0) = sign(0) = 0 (as PyTorch).
+    ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),  "AbsBackward0",
+       away=0.1, kink=Kink(nm.at_zero, "abs'(0) = 0"), head="Abs", precise=lambda mp, x: mp.fabs(x)),
+    # sign and heaviside are steps: derivative 0 away from 0, and taken as 0 at 0 too.
+    ew("sign",  "sign",  np.sign,   (lambda g, ans, x: g * 0,),                       lambda sp, x: sp.sign(x),  "SignBackward0",
+       away=0.1, kink=Kink(nm.at_zero, "sign'(0) = 0"), saves="none", head="sign", precise=sy.sign),
+    ew("heaviside", "heaviside", lambda x: np.heaviside(x, 0.5), (lambda g, ans, x: g * 0,), lambda sp, x: sp.Heaviside(x),
+       "HeavisideBackward0", away=0.1, kink=Kink(nm.at_zero, "heaviside'(0) = 0 (and heaviside(0) = 1/2)"),
+       saves="none", head="Heaviside", precise=sy.heaviside),
+    ew("sigmoid", "sigmoid", nm.sigmoid, (lambda g, ans, x: g * ans * (1 - ans),), lambda sp, x: 1 / (1 + sp.exp(-x)),
+       "SigmoidBackward0", -4.0, 4.0, saves="ans"),
+    # relu'(0) = 0 (as PyTorch): the mask is x > 0, strictly.
+    ew("relu",  "relu",  lambda x: np.maximum(x, 0.0), (lambda g, ans, x: g * _const(_raw(x) > 0),), lambda sp, x: sp.Max(x, 0),
+       "ReluBackward0", away=0.1, kink=Kink(nm.at_zero, "relu'(0) = 0")),
+    ew("softplus", "softplus", lambda x: np.logaddexp(0.0, x), (lambda g, ans, x: g * F.sigmoid(x),),
+       lambda sp, x: sp.log(1 + sp.exp(x)), "SoftplusBackward0", -4.0, 4.0),
+    ew("erf",   "erf",   nm.erf, (lambda g, ans, x: g * (2 / math.sqrt(math.pi)) * F.exp(-x * x),), lambda sp, x: sp.erf(x),
+       "ErfBackward0", head="erf", precise=lambda mp, x: mp.erf(x)),
+    ew("atan2", "atan2", np.arctan2,
+       (lambda g, ans, y, x: g * x / (x * x + y * y),
+        lambda g, ans, y, x: -g * y / (x * x + y * y)),
+       lambda sp, y, x: sp.atan2(y, x), "Atan2Backward0", away=0.3, arity=2,
+       head="atan2", precise=lambda mp, y, x: mp.atan2(y, x)),
+    ew("maximum", "max", np.maximum,
+       (lambda g, ans, a, b: g * _max_share(a, b),
+        lambda g, ans, a, b: g * _max_share(b, a)),
+       lambda sp, a, b: sp.Max(a, b), "MaximumBackward0", arity=2,
+       kink=Kink(nm.tied, "max(a, b) splits the gradient evenly on a tie a = b"),
+       head="Max", precise=lambda mp, *a: max(a)),
+    ew("minimum", "min", np.minimum,
+       (lambda g, ans, a, b: g * _max_share(b, a),
+        lambda g, ans, a, b: g * _max_share(a, b)),
+       lambda sp, a, b: sp.Min(a, b), "MinimumBackward0", arity=2,
+       kink=Kink(nm.tied, "min(a, b) splits the gradient evenly on a tie a = b"),
+       head="Min", precise=lambda mp, *a: min(a)),
+
+    # Reductions to a scalar, and array functions.
+    Op("sum", Fn("sum"), 1, lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), (_sum_grad,),
+       sy.total, symbol="sum", grad_fn="SumBackward0", domain=Domain(cases=SUM_CASES), saves="shape"),
+    Op("mean", Fn("mean"), 1, np.mean, (lambda g, ans, x: F.broadcast_to(g / x.size, shape=x.shape),),
+       lambda sp, x: np.sum(x) / x.size, symbol="mean", grad_fn="MeanBackward0", domain=Domain(cases=cases(REDUCE)),
+       saves="shape"),
+    # prod: g * prod(others); see _prod_grad for zeros.
+    Op("prod", Fn("prod"), 1, np.prod, (_prod_grad,),
+       lambda sp, x: sp.Mul(*np.ravel(x)), symbol="prod", grad_fn="ProdBackward0",
+       domain=Domain(0.5, 2.0, cases(REDUCE)), saves="all"),
+    Op("norm", Fn("norm"), 1, lambda x: np.sqrt(np.sum(x * x)), (_norm_grad,),
+       sy.norm, symbol="norm", grad_fn="LinalgVectorNormBackward0", domain=Domain(cases=cases(REDUCE)),
+       kink=Kink(nm.all_zero, "norm has gradient 0 at the zero vector"), saves="all"),
+    Op("amax", Fn("max"), 1, np.max, (lambda g, ans, x: g * _tie_mask(x, ans),),
+       sy.reduce("Max"), symbol="max", grad_fn="MaxBackward1", domain=Domain(cases=cases(REDUCE)),
+       kink=Kink(nm.has_max_ties, "max(x) splits the gradient evenly among tied elements"), saves="all"),
+    Op("amin", Fn("min"), 1, np.min, (lambda g, ans, x: g * _tie_mask(x, ans),),
+       sy.reduce("Min"), symbol="min", grad_fn="MinBackward1", domain=Domain(cases=cases(REDUCE)),
+       kink=Kink(nm.has_min_ties, "min(x) splits the gradient evenly among tied elements"), saves="all"),
+    Op("logsumexp", Fn("logsumexp"), 1, nm.logsumexp, (lambda g, ans, x: g * F.exp(x - ans),),
+       sy.logsumexp, symbol="logsumexp", grad_fn="LogsumexpBackward0", domain=Domain(cases=cases(REDUCE)), saves="all"),
+    Op("softmax", Fn("softmax"), 1, nm.softmax, (_softmax_grad,),
+       sy.softmax, symbol="softmax", grad_fn="SoftmaxBackward0", domain=Domain(cases=cases(REDUCE)), saves="ans"),
+    Op("dot", Fn("dot"), 2, nm.dot,
+       (lambda g, ans, a, b: g * b,
+        lambda g, ans, a, b: g * a),
+       lambda sp, a, b: np.sum(a * b), symbol="dot", grad_fn="DotBackward0", domain=Domain(cases=cases([((3,), (3,))])),
+       hint="dot takes two arrays of the same shape", saves="inputs"),
+    # transpose(x) and x' reverse the axes (a matrix's rows become columns).
+    Op("transpose", (Fn("transpose"), Postfix("'", 9)), 1, lambda x, axes=None: np.transpose(x, axes),
+       (lambda g, ans, x, axes=None: F.transpose(g, axes=None if axes is None else tuple(np.argsort(axes))),),
+       sy.transpose, symbol="transpose", grad_fn="TBackward0",
+       domain=Domain(cases=((((2, 3),), {}), (((3,),), {}), (((2, 3, 2),), {"axes": (1, 0, 2)}))), saves="none"),
+    Op("index", Postfix("[", 9), 1, lambda x, index: x[index],
+       (lambda g, ans, x, index: F.scatter(g, index=index, shape=x.shape),),
+       sy.index, symbol="[]", grad_fn="SelectBackward0",
+       domain=Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)}))),
+       saves="shape", hint="indices count from 0; -1 is the last element",
+       explain=lambda shapes, index: f"index {list(index)} is out of range for shape {shapes[0]}"),
+    Op("stack", INTERNAL, None, nm.stack,
+       lambda g, ans, *xs, argnum: F.index(g, index=(argnum,)),
+       sy.stack, symbol="[…]", grad_fn="StackBackward0", domain=Domain(cases=cases([((), (), ()), ((2,), (2,))])),
+       hint="the elements of an array must all have the same shape", saves="none"),
+
+    # Internal ops the VJP rules are written with; they never appear in the grammar.
+    Op("sum_to", INTERNAL, 1, nm.sum_to, (lambda g, ans, x, shape: F.broadcast_to(g, shape=x.shape),),
+       symbol="sum_to", grad_fn="SumToBackward0",
+       domain=Domain(cases=((((2, 3),), {"shape": (3,)}), (((2, 3),), {"shape": (2, 1)}))), saves="shape"),
+    Op("broadcast_to", INTERNAL, 1, lambda x, shape: np.broadcast_to(x, shape),
+       (lambda g, ans, x, shape: F.sum_to(g, shape=x.shape),),
+       symbol="broadcast_to", grad_fn="ExpandBackward0",
+       domain=Domain(cases=((((3,),), {"shape": (2, 3)}), (((),), {"shape": (2,)}))), saves="shape"),
+    Op("reshape", INTERNAL, 1, lambda x, shape: np.reshape(x, shape),
+       (lambda g, ans, x, shape: F.reshape(g, shape=x.shape),),
+       symbol="reshape", grad_fn="ViewBackward0",
+       domain=Domain(cases=((((2, 3),), {"shape": (3, 2)}), (((),), {"shape": (1,)}))), saves="shape"),
+    Op("scatter", INTERNAL, 1, nm.scatter, (lambda g, ans, x, index, shape: F.index(g, index=index),),
+       symbol="scatter", grad_fn="IndexPutBackward0", domain=Domain(cases=((((),), {"index": (1,), "shape": (3,)}),)),
+       saves="none"),
+]
+
+F = Ops(TABLE)

@@ -1,0 +1,188 @@
+"""How every result is written, in every format, declared once: emit(shown, fmt).
+
+A machine format gives the text to write (JSON, TSV, DOT, Mermaid, LaTeX); a human format gives
+layouts, each a function of Digits to a Rich renderable, most preferred first: the writer fits
+the first that fits the terminal (see numbers.fitted). Nothing here prints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from gradcli.render import graph, lists, records, tables
+from gradcli.render.numbers import dumps, to_json
+
+
+@dataclass
+class Evaluated:
+    """gradcli eval's result and its check; tree: draw the graph too; graph: list it in JSON."""
+    result: object
+    check: object
+    tree: bool = False
+    graph: bool = False
+
+
+@dataclass
+class Symbolic:
+    """A result with free variables (check: the JSON `check` object that says why it is symbolic)."""
+    result: object
+    check: dict
+
+
+@dataclass
+class Matrix:
+    """A Hessian or a Jacobian, labelled, with its check."""
+    title: str
+    derivatives: object
+    rows: list
+    cols: list
+    matrix: object
+    check: object
+
+
+@dataclass
+class Graph:
+    """gradcli graph's result."""
+    result: object
+
+
+@dataclass
+class Minimum:
+    minimum: object
+
+
+@dataclass
+class Diffed:
+    """gradcli diff's derivation of the expression `source`."""
+    source: str
+    derivation: object
+
+
+@dataclass
+class Plotted:
+    samples: object
+    width: int
+
+
+@dataclass
+class Batch:
+    """A whole batch run's records, for the table, and the line under it."""
+    records: list
+    summary: str
+
+
+def emit(shown, fmt: str):
+    """The text (a machine format) or the layouts (a format for people) of a result."""
+    return FORMATS[type(shown)][fmt](shown)
+
+
+def _eval_layouts(e: Evaluated) -> tuple:
+    from rich.console import Group
+    from rich.text import Text
+
+    def view(layout, **how):
+        def build(digits):
+            table = layout(e.result, e.check, digits, retained=not e.tree, **how)
+            return Group(table, Text(""), graph.graph_tree(e.result, digits)) if e.tree else table
+        return build
+    return view(tables.eval_table), view(tables.eval_stacked), view(tables.eval_stacked, wrap=True)
+
+
+def _matrix_layouts(m: Matrix) -> tuple:
+    from rich.console import Group
+    from rich.text import Text
+
+    def view(layout):
+        return lambda digits: Group(tables.value_line(m.derivatives.expr.source, m.derivatives.value, digits),
+                                    layout(m.title, m.rows, m.cols, m.matrix, digits),
+                                    Text(tables.check_line(m.check, digits), "dim"))
+    return view(lists.matrix_table), view(lists.matrix_blocks)
+
+
+def _batch_layouts(b: Batch) -> tuple:
+    from rich.console import Group
+    from rich.text import Text
+    line = Text(b.summary, "dim")
+    if not b.records:
+        return (lambda digits: line,)
+    return (lambda digits: Group(lists.batch_table(b.records, digits), line),
+            lambda digits: Group(lists.batch_stacked(b.records, digits), line))
+
+
+def _matrix_json(m: Matrix) -> str:
+    record = records.hessian_record if m.title == "Hessian" else records.jacobian_record
+    return dumps(record(m.derivatives, m.check.record()))
+
+
+def _matrix_tsv(m: Matrix) -> str:
+    from gradcli.render.numbers import fmt_num
+    lines = ["\t".join(["", *m.cols])]
+    lines += ["\t".join([r, *(fmt_num(x) for x in row)]) for r, row in zip(m.rows, m.matrix)]
+    return "\n".join(lines)
+
+
+def _minimum_tsv(m: Minimum) -> str:
+    from gradcli.render.numbers import fmt_num, tsv_cell
+    mm = m.minimum
+    rows = ["name\tvalue"] + [f"{k}\t{tsv_cell(v)}" for k, v in mm.argmin.items()]
+    rows += [f"value\t{fmt_num(mm.value)}", f"grad_norm\t{fmt_num(mm.grad_norm)}", f"steps\t{mm.steps}",
+             f"reason\t{mm.reason}"]
+    return "\n".join(rows)
+
+
+def _diff_text(d: Diffed) -> str:
+    from gradcli.check.printer import text_array
+    shown = {n: _formula_text(text_array(g)) for n, g in d.derivation.grad.items()}
+    return "\n".join(t if len(shown) == 1 else f"d/d{n} = {t}" for n, t in shown.items()) or "0"
+
+
+def _formula_text(t) -> str:
+    """A formula, or nested brackets of formulas for an array variable."""
+    return t if isinstance(t, str) else "[" + ", ".join(map(_formula_text, t)) + "]"
+
+
+def _diff_latex(d: Diffed) -> str:
+    from gradcli.check.printer import latex_array
+    from gradcli.check.tree import sympy
+    f = sympy().latex(d.derivation.function)
+    f = f"\\left({f}\\right)" if d.derivation.function.is_Add else f
+    symbol = "d" if len(d.derivation.grad) == 1 else "\\partial"
+    return "\n".join(f"\\frac{{{symbol}}}{{{symbol} {n}}} {f} = {latex_array(g)}"
+                     for n, g in d.derivation.grad.items()) or "0"
+
+
+def _diff_json(d: Diffed) -> str:
+    from gradcli.check.printer import latex_array, text_array
+    grad = d.derivation.grad
+    return dumps({"expr": d.source, "variables": list(grad), "grad": {n: text_array(g) for n, g in grad.items()},
+                  "latex": {n: latex_array(g) for n, g in grad.items()}})
+
+
+def _plot_json(p: Plotted) -> str:
+    s = p.samples
+    return dumps({"expr": s.expr.source, "variable": s.name, "x": to_json(s.x), "value": to_json(s.f),
+                  "derivative": to_json(s.df), "zeros": s.zeros, "undefined": s.undefined})
+
+
+def _plot_layouts(p: Plotted) -> tuple:
+    from gradcli.render.plot import draw
+    return (lambda digits: draw(p.samples, width=p.width),)
+
+
+FORMATS: dict[type, dict[str, Callable]] = {
+    Evaluated: {"table": _eval_layouts,
+                "json": lambda e: dumps(records.eval_record(e.result, e.check.record(), graph=e.graph)),
+                "tsv": lambda e: records.eval_tsv(e.result)},
+    Symbolic: {"table": lambda s: (lambda digits: tables.symbolic_table(s.result),),
+               "json": lambda s: dumps(records.symbolic_record(s.result, s.check)),
+               "tsv": lambda s: records.symbolic_tsv(s.result)},
+    Matrix: {"table": _matrix_layouts, "json": _matrix_json, "tsv": _matrix_tsv},
+    Minimum: {"table": lambda m: (lambda digits: lists.minimum_table(m.minimum, digits),),
+              "json": lambda m: dumps(records.minimum_record(m.minimum)), "tsv": _minimum_tsv},
+    Graph: {"tree": lambda g: (lambda digits: graph.graph_tree(g.result, digits),),
+            "dot": lambda g: graph.graph_dot(g.result), "mermaid": lambda g: graph.graph_mermaid(g.result),
+            "json": lambda g: dumps({"expr": g.result.expr.source, "graph": records.graph_json(g.result)})},
+    Diffed: {"text": _diff_text, "latex": _diff_latex, "json": _diff_json},
+    Plotted: {"plot": _plot_layouts, "json": _plot_json},
+    Batch: {"table": _batch_layouts},
+}
