@@ -15,7 +15,7 @@ _PUBLIC = {
     "parse": "gradcli.lang.parser", "evaluate": "gradcli.evaluation", "Result": "gradcli.evaluation",
     "tensor": "gradcli.engine.tensor", "Tensor": "gradcli.engine.tensor", "ones": "gradcli.engine.tensor",
     "zeros": "gradcli.engine.tensor", "ones_like": "gradcli.engine.tensor", "zeros_like": "gradcli.engine.tensor",
-    "eye": "gradcli.engine.tensor", "no_grad": "gradcli.engine.graph", "grad": "gradcli.engine.backward",
+    "eye": "gradcli.engine.tensor", "no_grad": "gradcli.graph", "grad": "gradcli.engine.backward",
     "GradcliError": "gradcli.errors", "ParseError": "gradcli.errors", "BindError": "gradcli.errors",
     "ShapeError": "gradcli.errors", "GradOutputError": "gradcli.errors",
 }

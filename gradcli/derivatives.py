@@ -12,7 +12,7 @@ import numpy as np
 
 from gradcli.binding import bind, differentiated
 from gradcli.engine.backward import grad
-from gradcli.engine.graph import enable_grad
+from gradcli.graph import enable_grad
 from gradcli.engine.tensor import Tensor
 from gradcli.errors import GradOutputError, ShapeError
 from gradcli.evaluation import numeric_notes

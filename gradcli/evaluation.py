@@ -13,7 +13,7 @@ import numpy as np
 
 from gradcli.binding import bind, differentiated, finite, overflows
 from gradcli.engine.backward import backprop, gradients, kept
-from gradcli.engine.graph import no_grad, quiet
+from gradcli.graph import no_grad, quiet
 from gradcli.engine.tensor import Tensor
 from gradcli.errors import BindError, GradOutputError, Span
 from gradcli.forward import forward, gradient_paths

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcli.engine.graph import apply, make
+from gradcli.graph import apply, make
 from gradcli.engine.tensor import Tensor
 from gradcli.errors import GradcliError, ShapeError
 from gradcli.lang.expr import Expr

@@ -10,7 +10,7 @@ import numpy as np
 from gradcli.binding import check_names, differentiated
 from gradcli.check.deadline import CheckTimeout, deadline
 from gradcli.check.policy import DEFAULT
-from gradcli.check.printer import text_array, to_text
+from gradcli.check.printer import latex_array, text_array, to_text
 from gradcli.check.tree import diff, each, element_symbols, number, scalar_output, sympy, to_sympy
 from gradcli.errors import BindError, GradcliError
 from gradcli.lang.expr import Expr
@@ -82,6 +82,19 @@ class Derivation:
     function: object
     grad: dict
     simplified: bool
+
+    def texts(self) -> dict:
+        """name -> gradcli syntax of the derivative (nested lists for an array variable)."""
+        return {n: text_array(g) for n, g in self.grad.items()}
+
+    def latex(self) -> dict:
+        """name -> LaTeX of the derivative (a bmatrix for an array variable)."""
+        return {n: latex_array(g) for n, g in self.grad.items()}
+
+    def function_latex(self) -> str:
+        """The function's LaTeX, in parentheses when it is a sum (it is written after d/dx)."""
+        f = sympy().latex(self.function)
+        return f"\\left({f}\\right)" if self.function.is_Add else f
 
 
 def derivatives(expr: Expr, wrt=None, *, shapes: dict | None = None, simplify: bool = True,

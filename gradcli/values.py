@@ -89,7 +89,7 @@ def _blocks(text: str, size: int = 1 << 20):
 
 
 def _read_text(text: str, where: str):
-    from gradcli.engine.graph import quiet
+    from gradcli.graph import quiet
     from gradcli.forward import forward
     from gradcli.lang.parser import MAX_LENGTH, parse
 

@@ -16,7 +16,7 @@ from gradcli.errors import GradcliError
 def batch_run(paths: list, bindings: dict, wrt, check: bool, policy, fmt: str, jobs) -> int:
     """Every job of every file, one record each in input order; returns how many failed."""
     from gradcli import batch, render
-    from gradcli.engine.graph import silence_numpy
+    from gradcli.graph import silence_numpy
 
     silence_numpy()                     # the run reports non-finite values itself (evaluate's notes)
     for path in paths:
@@ -67,7 +67,7 @@ def _jobs(paths, fmt, options, workers_n, check, out, progress, collected) -> tu
 
         def render_chunk(chunk, prefix=prefix):
             recs = list(batch.run(chunk, options, parsed))
-            return [records.batch_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
+            return [_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
 
         for texts, bad in _chunks_of(path, render_chunk, workers_n, check):
             for text in texts:
@@ -76,6 +76,19 @@ def _jobs(paths, fmt, options, workers_n, check, out, progress, collected) -> tu
                 progress.advance()
             failed += bad
     return done, failed
+
+
+def _text(rec, fmt: str, prefix: str | None) -> str:
+    """A record's text; if writing it fails (a bug), the error record of its line instead, so that
+    the run goes on."""
+    from gradcli.batch import Record, bug
+    from gradcli.render.records import batch_text
+    try:
+        return batch_text(rec, fmt, prefix)
+    except Exception as exc:
+        bad = Record(rec.line, rec.expr[:200], error=bug(exc), error_type="internal")
+        rec.error = bad.error           # counted as failed
+        return batch_text(bad, fmt, prefix)
 
 
 def _count_jobs(path: str) -> int:

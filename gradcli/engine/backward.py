@@ -12,7 +12,7 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
-from gradcli.engine.graph import Node, as_array, enable_grad, make, no_grad, quiet
+from gradcli.graph import Node, as_array, enable_grad, make, no_grad, quiet
 from gradcli.errors import GradOutputError
 from gradcli.ops import F
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from gradcli.engine.backward import gradients, kept
 from gradcli.engine.format import tensor_str
-from gradcli.engine.graph import Node, apply, as_array, grad_enabled, make
+from gradcli.graph import Node, apply, as_array, grad_enabled, make
 from gradcli.errors import GradOutputError, ShapeError
 from gradcli.ops import F, functions
 

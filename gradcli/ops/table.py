@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from gradcli.engine.graph import Node, Ops
+from gradcli.graph import Node, Ops
 from gradcli.ops import numeric as nm
 from gradcli.ops import symbolic as sy
 from gradcli.ops.schema import (BINARY, CONSTANT, INTERNAL, LEAF, NUMBER, REDUCE, VARIABLE, Domain, Fn, Infix,

@@ -131,8 +131,7 @@ def _minimum_tsv(m: Minimum) -> str:
 
 
 def _diff_text(d: Diffed) -> str:
-    from gradcli.check.printer import text_array
-    shown = {n: _formula_text(text_array(g)) for n, g in d.derivation.grad.items()}
+    shown = {n: _formula_text(t) for n, t in d.derivation.texts().items()}
     return "\n".join(t if len(shown) == 1 else f"d/d{n} = {t}" for n, t in shown.items()) or "0"
 
 
@@ -142,20 +141,14 @@ def _formula_text(t) -> str:
 
 
 def _diff_latex(d: Diffed) -> str:
-    from gradcli.check.printer import latex_array
-    from gradcli.check.tree import sympy
-    f = sympy().latex(d.derivation.function)
-    f = f"\\left({f}\\right)" if d.derivation.function.is_Add else f
-    symbol = "d" if len(d.derivation.grad) == 1 else "\\partial"
-    return "\n".join(f"\\frac{{{symbol}}}{{{symbol} {n}}} {f} = {latex_array(g)}"
-                     for n, g in d.derivation.grad.items()) or "0"
+    f, latex = d.derivation.function_latex(), d.derivation.latex()
+    symbol = "d" if len(latex) == 1 else "\\partial"
+    return "\n".join(f"\\frac{{{symbol}}}{{{symbol} {n}}} {f} = {t}" for n, t in latex.items()) or "0"
 
 
 def _diff_json(d: Diffed) -> str:
-    from gradcli.check.printer import latex_array, text_array
-    grad = d.derivation.grad
-    return dumps({"expr": d.source, "variables": list(grad), "grad": {n: text_array(g) for n, g in grad.items()},
-                  "latex": {n: latex_array(g) for n, g in grad.items()}})
+    return dumps({"expr": d.source, "variables": list(d.derivation.grad), "grad": d.derivation.texts(),
+                  "latex": d.derivation.latex()})
 
 
 def _plot_json(p: Plotted) -> str:

@@ -130,18 +130,7 @@ def minimum_record(m) -> dict:
 
 
 def batch_text(rec, fmt: str, prefix: str | None) -> str:
-    """A batch record as its JSON line or TSV rows (prefixed by the file, with several files); if
-    writing it fails (a bug), the error record of its line instead, so that the run goes on."""
-    try:
-        return _batch_text(rec, fmt, prefix)
-    except Exception as exc:
-        from gradcli.batch import Record, bug
-        bad = Record(rec.line, rec.expr[:200], error=bug(exc), error_type="internal")
-        rec.error = bad.error           # counted as failed
-        return _batch_text(bad, fmt, prefix)
-
-
-def _batch_text(rec, fmt: str, prefix: str | None) -> str:
+    """A batch record as its JSON line or TSV rows, prefixed by the file with several files."""
     if fmt == "json":
         line = batch_record(rec)
         return dumps({"file": prefix, **line} if prefix is not None else line)

@@ -108,7 +108,7 @@ def main() -> int:
     ap.add_argument("--examples", type=int, default=2000, help="examples per target per round")
     opts = ap.parse_args()
     names = opts.only.split(",") if opts.only else list(TARGETS)
-    from gradcli.engine.graph import silence_numpy
+    from gradcli.graph import silence_numpy
     silence_numpy()
     end = time.monotonic() + opts.minutes * 60
     totals = dict.fromkeys(names, 0)
