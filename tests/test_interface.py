@@ -1,19 +1,14 @@
-"""The interface as a new user meets it: x^0, pow, everyday notation, mistyped options, help
-whose examples run, and the small things that read as bugs."""
+"""The interface as a new user meets it: x^0, nan gradients named for what they are, the small
+things that read as bugs, JSON lines that stay lines. (Everyday notation: test_lexer.py;
+mistyped options: test_spec.py; help: test_help.py.)"""
 import json
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
-
 import numpy as np
 import pytest
-
 import gradcli
-from gradcli.cli.help import command_help, program_help
-from gradcli.cli.spec import COMMANDS
 from gradcli.check.cross import cross_check
 from gradcli.check.matrix import matrix_check
 from gradcli.derivatives import hessian
@@ -63,126 +58,6 @@ def test_nan_rows_are_never_marked_agreeing_and_the_reason_names_the_cause(cli):
     assert "not real" in r.out and "pole" not in r.out
     pole = cli("eval", "1/x", "--x", "0")
     assert "(a pole" in pole.out
-
-
-# -- pow(a, b) and everyday notation ------------------------------------------------------------
-@pytest.mark.parametrize("text, same_as", [
-    ("pow(a, b)", "a^b"),
-    ("2×x", "2*x"), ("x·y", "x*y"), ("a÷b", "a/b"), ("x − 1", "x - 1"), ("−x", "-x"),
-    ("x²", "x^2"), ("x³ + y²", "x^3 + y^2"), ("x⁻¹", "x^-1"), ("2x²"[1:], "x^2"), ("x¹⁰", "x^10"),
-    ("√x", "sqrt(x)"), ("√(x + 1)", "sqrt(x + 1)"), ("√x*y", "sqrt(x)*y"),
-    ("ln(x)", "log(x)"), ("arcsin(x)", "asin(x)"), ("arctan(x)", "atan(x)"),
-    ("π*x", "pi*x"), ("x\u00a0+\u00a0y", "x + y"), ("2\u202f×\u2009x", "2*x"),
-])
-def test_everyday_notation_is_the_language(text, same_as):
-    assert gradcli.parse(text).sexpr() == gradcli.parse(same_as).sexpr()
-
-
-def test_everyday_notation_keeps_what_was_typed_and_evaluates():
-    r = gradcli.evaluate("√x · π + x²", {"x": 4.0})
-    assert r.value == pytest.approx(2 * np.pi + 16) and r.grad["x"] == pytest.approx(np.pi / 4 + 8)
-    assert r.expr.source == "√x · π + x²"
-    assert gradcli.parse("π").kw["name"] == "pi"
-
-
-@pytest.mark.parametrize("name, hinted", [("sinn", "sin"), ("exponential", "exp"), ("lg", "log"),
-                                          ("squareroot", "sqrt"), ("Tanh", "tanh")])
-def test_an_unknown_function_hints_the_known_one_it_resembles(name, hinted):
-    with pytest.raises(gradcli.ParseError) as err:
-        gradcli.parse(f"{name}(x)")
-    assert hinted in err.value.hint.split("?")[0]
-
-
-# -- mistyped options ---------------------------------------------------------------------------
-@pytest.mark.parametrize("args, message", [
-    (["eval", "x", "--x", "1", "--no-chek"], "unknown option --no-chek; did you mean --no-check?"),
-    (["eval", "x", "--x", "1", "--tre"], "unknown option --tre; did you mean --tree?"),
-    (["eval", "x", "--tre", "--x", "1"], "unknown option --tre; did you mean --tree?"),
-    (["eval", "x", "--x", "1", "--formt", "json"], "unknown option --formt; did you mean --format?"),
-    (["batch", "--no-chek"], "unknown option --no-chek; did you mean --no-check?"),
-    (["eval", "x", "--x"], "--x needs a value"),
-    (["eval", "x", "--x", "1", "--y"], "--y is not an option of gradcli eval, nor a variable"),
-    (["eval", "x", "--x", "1", "--format", "xml"], "--format takes one of table, json, tsv"),
-    (["eval", "x", "--x", "1", "--rtol", "nan"], "--rtol needs a finite number"),
-    (["eval", "x", "--x", "1", "-z"], "unknown option -z"),
-    (["eval"], "gradcli eval needs an expression"),
-    (["evl", "x"], "unknown command 'evl'"),
-])
-def test_mistyped_options_are_named_with_exit_code_2(cli, args, message):
-    r = cli(*args)
-    assert r.code == 2 and message in r.err and r.out == ""
-
-
-def test_a_variable_named_like_an_option_still_binds(cli):
-    assert cli("eval", "tre*2", "--tre", "3", "-f", "json", "--no-check").json["grad"] == {"tre": 2.0}
-
-
-def test_short_version_flag(cli):
-    from importlib.metadata import version
-    assert cli("-V").out.strip() == cli("--version").out.strip() == f"gradcli {version('gradcli')}"
-
-
-# -- help as people read it ---------------------------------------------------------------------
-NOISE = ("<bool>", "<list[str]>", "{EXPR}", "[[FILE]...]...", "<float range>", "[x>=0.0]", "[default:", "…")
-
-
-@pytest.mark.parametrize("name", list(COMMANDS))
-def test_help_has_no_noise_and_shows_its_examples_whole(cli, name):
-    text = cli(name, "--help").out
-    for noise in NOISE:
-        assert noise not in text, noise
-    for example in COMMANDS[name].examples:
-        assert f"  {example}\n" in text, example
-    assert '"[x*y, x+y]"' in cli("jacobian", "--help").out
-
-
-@pytest.mark.parametrize("columns", [40, 80, 120])
-def test_help_wraps_words_and_never_cuts(columns):
-    """Every line fits (an example is never wrapped, so it pastes whole), and every help text is
-    there word for word once the wrapping is undone."""
-    for spec in COMMANDS.values():
-        text = command_help(spec, columns)
-        for line in text.splitlines():
-            if line.strip() not in spec.examples:
-                assert len(line) <= columns, line
-        words = " ".join(text.split())
-        for o in spec.options:
-            assert o.help in words, o.help
-        assert spec.help in words and spec.arg.help in words
-    top = program_help(columns)
-    assert all(len(line) <= columns for line in top.splitlines())
-    assert all(c.help in " ".join(top.split()) for c in COMMANDS.values())
-
-
-def test_help_examples_fit_80_columns_with_their_indent():
-    for spec in COMMANDS.values():
-        for example in spec.examples:
-            assert len("  " + example) <= 80, example
-
-
-def help_examples():
-    for spec in COMMANDS.values():
-        yield pytest.param(spec.name, list(spec.examples), id=spec.name)
-
-
-@pytest.mark.parametrize("name, examples", help_examples())
-def test_every_help_example_pastes_and_runs(name, examples, tmp_path):
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "gradcli").write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m gradcli \"$@\"\n")
-    (bindir / "gradcli").chmod(0o755)
-    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(gradcli.__file__))
-    for example in examples:
-        if example.startswith("#"):
-            continue
-        if "| dot " in example and shutil.which("dot") is None:
-            pytest.skip("needs Graphviz's dot")
-        proc = subprocess.run(["bash", "-o", "pipefail", "-c", example], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, (example, proc.stderr)
-        assert "Traceback" not in proc.stderr
 
 
 # -- small things that read as bugs ---------------------------------------------------------------

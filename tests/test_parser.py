@@ -1,8 +1,8 @@
 """Parser tables: input -> S-expression; bad input -> message and caret column."""
 import pytest
 
+import gradcli
 from gradcli.errors import ParseError
-from gradcli.lang.lexer import tokenize
 from gradcli.lang.parser import MAX_DEPTH, parse
 
 
@@ -115,15 +115,6 @@ def test_constants_are_not_variables():
     assert parse("pi*e*x").variables() == ["x"]
 
 
-def test_tokens_keep_positions_and_reject_what_they_cannot_read():
-    toks = tokenize("1.5e3 * x**2")
-    assert [(t.kind, t.text, t.start, t.end) for t in toks] == [
-        ("num", "1.5e3", 0, 5), ("op", "*", 6, 7), ("name", "x", 8, 9), ("op", "**", 9, 11),
-        ("num", "2", 11, 12), ("end", "", 12, 12)]
-    with pytest.raises(ParseError):
-        tokenize("1 ~ 2")
-
-
 def test_5000_nested_parentheses_give_a_clean_error():
     text = "(" * 5000 + "x" + ")" * 5000
     with pytest.raises(ParseError) as info:
@@ -149,3 +140,11 @@ def test_long_source_error_shows_a_window_around_the_caret():
     lines = info.value.render().splitlines()
     assert all(len(line) < 100 for line in lines)
     assert lines[1].index("$") == lines[2].index("^")
+
+
+@pytest.mark.parametrize("name, hinted", [("sinn", "sin"), ("exponential", "exp"), ("lg", "log"),
+                                          ("squareroot", "sqrt"), ("Tanh", "tanh")])
+def test_an_unknown_function_hints_the_known_one_it_resembles(name, hinted):
+    with pytest.raises(gradcli.ParseError) as err:
+        gradcli.parse(f"{name}(x)")
+    assert hinted in err.value.hint.split("?")[0]

@@ -235,3 +235,13 @@ def test_no_slope_is_drawn_where_f_is_undefined():
     columns = {round(float(c)) for c in d.col(s.x[inside])}
     drawn = {c for _, c in d.cells(D_MARKS)}
     assert not (columns & drawn)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["plot", "sin(x)", "--x", "3"], "range"),
+    (["plot", "sin(x)", "--x", "3:1"], "first smaller"),
+    (["plot", "sin(x)*y", "--x", "0:1"], "no value"),
+])
+def test_plot_errors(cli, args, fragment):
+    r = cli(*args)
+    assert r.code == 2 and fragment in r.err

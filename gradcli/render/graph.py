@@ -19,7 +19,7 @@ def graph_tree(result, digits: Digits | None = None):
 
     def label(n) -> Text:
         t = Text.assemble((one_line(n.text), "bold"), (f"  #{n.id}", "dim"))
-        if n.op not in ("var", "num", "const"):
+        if n.inputs:                        # an op (numbers, constants and variables have no inputs)
             t.append(f"  {n.op}", "magenta")
         t.append(f"  = {short(n.value)}", "cyan")
         details = [n.grad_fn or "", "leaf" if n.is_leaf else "non-leaf",
@@ -65,7 +65,7 @@ def _node_colour(n, output: bool) -> str:
 
 def _node_lines(n) -> list[str]:
     lines = [n.text if len(n.text) <= 40 else n.text[:37] + "…"]
-    if n.op not in ("var", "num", "const"):
+    if n.inputs:
         lines.append(f"op {n.op}" + (f" · {n.grad_fn}" if n.grad_fn else ""))
     lines.append(f"value {Digits().short(n.value)}")
     lines.append("leaf" if n.is_leaf else "non-leaf")

@@ -1,22 +1,17 @@
-"""Double backward, Hessians, Jacobians, minimize, graph exports, and the errors of plot (its drawing: test_plot.py)."""
-import csv
-import shutil
-import subprocess
-
+"""derivatives.py: double backward through every row, Hessians and Jacobians (checked against SymPy)."""
 import numpy as np
 import pytest
+from fuzz.strategies import expressions
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_ops import getattr_op, sample
 
 import gradcli
+from gradcli.check.matrix import matrix_check
 from gradcli.derivatives import hessian, jacobian
-from gradcli.engine.backward import gradients, grad
+from gradcli.engine.backward import grad, gradients
 from gradcli.engine.tensor import Tensor
 from gradcli.ops import LEAF, TABLE
-from gradcli.optimize import minimize
-from gradcli.check.matrix import matrix_check
-from test_ops import getattr_op, sample
-from test_symbolic import expressions
 
 # Rows whose VJP uses a constant mask (abs, relu, max, ...) have a second derivative of 0
 # away from their kinks, which is what finite differences see too.
@@ -113,82 +108,3 @@ def test_jacobian_of_softmax():
     s = np.exp(x) / np.exp(x).sum()
     np.testing.assert_allclose(d.jacobian, np.diag(s) - np.outer(s, s), rtol=1e-13, atol=1e-15)
     assert matrix_check("jacobian", d).status == "ok"
-
-
-def test_minimize_defaults_reach_the_minimum(cli):
-    rec = cli("minimize", "(x-3)^2 + (y+1)^2", "--x", "0", "--y", "0", "-f", "json").json
-    assert rec["converged"] and rec["reason"] == "converged"
-    assert abs(rec["argmin"]["x"] - 3) < 1e-6 and abs(rec["argmin"]["y"] + 1) < 1e-6
-
-
-def test_adam_solves_rosenbrock():
-    m = minimize("(1-x)^2 + 100*(y-x^2)^2", {"x": -1.2, "y": 1}, optimizer="adam", steps=20_000)
-    assert m.steps <= 20_000
-    assert abs(m.argmin["x"] - 1) < 1e-4 and abs(m.argmin["y"] - 1) < 1e-4
-
-
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
-def test_every_optimizer_minimizes_a_bowl(optimizer):
-    m = minimize("sum((w - [1, 2])^2)", {"w": [0, 0]}, optimizer=optimizer)
-    assert m.converged and np.allclose(m.argmin["w"], [1, 2], atol=1e-6)
-
-
-def test_divergence_reports_the_last_finite_point_and_exits_1(cli):
-    r = cli("minimize", "(1-x)^2 + 100*(y-x^2)^2", "--x", "-1.2", "--y", "1", "--optimizer", "sgd", "-f", "json")
-    assert r.code == 1 and "diverged" in r.err
-    rec = r.json
-    assert rec["reason"] == "diverged" and not rec["converged"]
-    assert all(np.isfinite(v) for v in rec["argmin"].values())
-
-
-def test_step_limit_warns_and_exits_0(cli):
-    r = cli("minimize", "(x-3)^2", "--x", "0", "--steps", "3", "-f", "json")
-    assert r.code == 0 and r.json["reason"] == "step limit" and "warning" in r.err and r.json["steps"] == 3
-
-
-def test_trace_writes_every_step(cli, tmp_path):
-    path = tmp_path / "trace.csv"
-    r = cli("minimize", "(x-3)^2 + y^2", "--x", "0", "--y", "1", "--optimizer", "sgd", "--trace", str(path), "-f", "json")
-    rows = list(csv.reader(path.open()))
-    assert rows[0] == ["step", "value", "grad_norm", "x", "y"]
-    assert len(rows) == r.json["steps"] + 2
-    assert rows[1] == ["0", "10.0", repr(float(np.hypot(6, 2))), "0.0", "1.0"]
-
-
-def test_minimize_table(cli):
-    out = cli("minimize", "(x-3)^2", "--x", "0").out
-    assert "converged" in out and "argmin" in out
-
-
-def test_graph_formats(cli):
-    tree = cli("graph", "sin(x)*sin(x)", "--x", "1").out
-    assert "MulBackward0" in tree and "shown above" in tree
-    dot = cli("graph", "a*b+c", "--a", "2", "--b", "3", "--c", "4", "-f", "dot").out
-    assert dot.startswith("digraph gradcli {") and dot.count("->") == 4
-    assert 'fillcolor="lightblue"' in dot and 'fillcolor="darkolivegreen1"' in dot and 'fillcolor="lightgrey"' in dot
-    mermaid = cli("graph", "a*b+c", "--a", "2", "--b", "3", "--c", "4", "-f", "mermaid").out
-    assert mermaid.startswith("flowchart BT") and "n2 --> n4" in mermaid and "class n4 output" in mermaid
-    rec = cli("graph", "a*b+c", "--a", "2", "--b", "3", "--c", "4", "-f", "json", "--retain-grad").json
-    assert [n["grad"] for n in rec["graph"]] == [3.0, 2.0, 1.0, 1.0, 1.0]
-
-
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz (Debian package graphviz) is not installed")
-def test_dot_renders_with_graphviz(cli):
-    dot = cli("graph", "sum(W @ v) + sin(W[0,1])", "--W", "[[1,2],[3,4]]", "--v", "1,1", "-f", "dot").out
-    svg = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True).stdout
-    graph = gradcli.evaluate("sum(W @ v) + sin(W[0,1])", {"W": [[1, 2], [3, 4]], "v": [1, 1]}).graph
-    for node in graph:
-        assert f"<title>n{node.id}</title>" in svg
-        assert node.text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")[:30] in svg
-
-
-@pytest.mark.parametrize("args, fragment", [
-    (["plot", "sin(x)", "--x", "3"], "range"),
-    (["plot", "sin(x)", "--x", "3:1"], "first smaller"),
-    (["plot", "sin(x)*y", "--x", "0:1"], "no value"),
-    (["minimize", "x^2"], "starting value"),
-    (["minimize", "x^2", "--x", "1", "--optimizer", "newton"], "newton"),
-])
-def test_beyond_errors(cli, args, fragment):
-    r = cli(*args)
-    assert r.code == 2 and fragment in r.err
