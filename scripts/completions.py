@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "completions"
-BINDING = "a variable's value (--NAME VALUE or NAME=VALUE)"    # a word after the expression (options.split_args)
+BINDING = "a variable's value (--NAME VALUE or NAME=VALUE)"    # a word after the expression (spec.split_args)
 
 
 @dataclass

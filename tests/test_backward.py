@@ -49,6 +49,7 @@ def test_fan_out_sums_contributions():
     y.backward()
     assert x2.grad.item() == 28.0
 
+
 @pytest.mark.parametrize("build, expected", [
     (lambda a: a + F.sin(a), 1 + np.cos(1.0)),                  # a reached directly and through sin
     (lambda a: F.sin(a) + a, 1 + np.cos(1.0)),
@@ -63,6 +64,7 @@ def test_a_node_reached_by_several_paths_gets_every_contribution(build, expected
     if expected is not None:
         assert a.grad.item() == pytest.approx(expected, rel=1e-15)
 
+
 def test_topological_order_puts_inputs_first():
     a = tensor(1.0, requires_grad=True)
     s = F.sin(a)
@@ -73,6 +75,7 @@ def test_topological_order_puts_inputs_first():
     for t in order:
         if t.grad_fn is not None:
             assert all(position[id(x)] < position[id(t)] for x in t.grad_fn.inputs if x.requires_grad)
+
 
 def test_second_backward_through_freed_graph_raises():
     x = tensor(2.0, requires_grad=True)
@@ -85,6 +88,7 @@ def test_second_backward_through_freed_graph_raises():
     z.backward()
     assert x.grad.item() == 4.0 + 4.0 + 4.0
 
+
 def test_unbroadcast_sums_over_broadcast_axes():
     x = tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
     b = tensor([10.0, 20.0, 30.0], requires_grad=True)
@@ -94,6 +98,7 @@ def test_unbroadcast_sums_over_broadcast_axes():
     assert s.grad.item() == 21.0 + 2 * 60.0
     assert x.grad.shape == (2, 3)
 
+
 def test_long_chain_is_iterative():
     x = tensor(1.0, requires_grad=True)
     y = x
@@ -102,12 +107,14 @@ def test_long_chain_is_iterative():
     y.backward()
     assert x.grad.item() == 100_001.0
 
+
 def test_pure_pass_returns_dict_and_writes_nothing():
     x = tensor(3.0, requires_grad=True)
     y = F.sin(x) * x
     grads = gradients(y)
     assert x.grad is None
     assert grads[x].item() == pytest.approx(np.cos(3.0) * 3.0 + np.sin(3.0), rel=1e-15)
+
 
 def test_create_graph_gives_a_differentiable_gradient():
     x = tensor(2.0, requires_grad=True)

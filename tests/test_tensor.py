@@ -16,12 +16,14 @@ def test_tutorial_scalar_product():
     assert a.grad.item() == 3.0
     assert b.grad.item() == 2.0
 
+
 def test_tutorial_non_scalar_output_with_grad_output():
     x = tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * 2
     grad_output = tensor([1.0, 1.0, 1.0])
     y.backward(grad_output)
     assert x.grad.tolist() == [2.0, 2.0, 2.0]
+
 
 def test_tutorial_no_grad():
     x = tensor(2.0, requires_grad=True)
@@ -30,15 +32,18 @@ def test_tutorial_no_grad():
     assert y.requires_grad is False
     assert y.grad_fn is None
 
+
 def test_non_scalar_output_without_gradient_raises_pytorchs_error():
     x = tensor([1.0, 2.0, 3.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
         (x * 2).backward()
 
+
 def test_gradient_shape_must_match_output():
     x = tensor([1.0, 2.0, 3.0], requires_grad=True)
     with pytest.raises(GradOutputError, match="Mismatch in shape"):
         (x * 2).backward(tensor([1.0, 1.0]))
+
 
 def test_leaves_and_non_leaves():
     a = tensor(2.0, requires_grad=True)
@@ -51,6 +56,7 @@ def test_leaves_and_non_leaves():
     assert mul_fn.name() == "MulBackward0"
     assert leaf_fn is None                       # c does not require grad
     assert [f.name() for f, _ in mul_fn.next_functions] == ["AccumulateGrad", "AccumulateGrad"]
+
 
 def test_intermediate_grad_is_freed_unless_retained():
     a = tensor(2.0, requires_grad=True)
@@ -78,9 +84,11 @@ def test_detach_cuts_the_graph():
     y.backward()
     assert x.grad.item() == 4.0
 
+
 def test_backward_on_tensor_without_grad_raises():
     with pytest.raises(RuntimeError, match="does not require grad"):
         tensor(1.0).backward()
+
 
 def test_item_tolist_numpy():
     x = tensor([[1, 2], [3, 4]])
@@ -90,11 +98,13 @@ def test_item_tolist_numpy():
     with pytest.raises(RuntimeError):
         tensor(1.0, requires_grad=True).numpy()
 
+
 def test_operators_with_python_numbers():
     x = tensor(2.0, requires_grad=True)
     y = 1 - x / 4 + 2 ** x - (-x) @ tensor(1.0) if False else 1 - x / 4 + 2 ** x
     y.backward()
     assert x.grad.item() == pytest.approx(-0.25 + 4 * np.log(2), rel=1e-15)
+
 
 def test_matmul_and_indexing():
     W = tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
@@ -104,6 +114,7 @@ def test_matmul_and_indexing():
     assert W.grad.tolist() == [[0.0, 0.0], [1.0, 1.0]]
     assert v.grad.tolist() == [3.0, 4.0]
 
+
 def test_no_grad_as_decorator_restores_state():
     @no_grad()
     def f(x):
@@ -111,6 +122,7 @@ def test_no_grad_as_decorator_restores_state():
     x = tensor(1.0, requires_grad=True)
     assert not f(x).requires_grad
     assert (x * 2).requires_grad
+
 
 def test_repr_names_grad_fn():
     x = tensor(2.0, requires_grad=True)

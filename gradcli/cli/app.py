@@ -1,8 +1,8 @@
 """The Typer app, built from the command specs in spec.py.
 
 It serves the completion scripts (scripts/completions.py reads it), and runs a command line as
-the fast path in main.py does, through the same split_args and commands.run: a test holds the
-two to the same result. main.py never imports it (Typer's import costs more than numpy's).
+the fast path in main.py does, through the same split_args and commands.run: test_spec.py holds
+the two to the same result. main.py never imports it (Typer's import costs more than numpy's).
 """
 from __future__ import annotations
 

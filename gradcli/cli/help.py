@@ -1,4 +1,4 @@
-"""`gradcli --help` and `gradcli COMMAND --help`, written from the command specs in options.py.
+"""`gradcli --help` and `gradcli COMMAND --help`, written from the command specs in spec.py.
 
 Plain text, wrapped to the terminal (at most MAX_WIDTH columns) at word boundaries, so
 nothing is cut; examples are never wrapped, so they paste as they are shown.

@@ -52,6 +52,18 @@ def exit_quietly(code: int) -> None:
         pass
 
 
+def leave(code: int) -> None:
+    """End the process now with `code`, its output flushed (no finalization to change the code)."""
+    import sys
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 @contextmanager
 def writing():
     """A record is being written: a signal takes effect when it is whole."""

@@ -17,6 +17,7 @@ from gradcli.cli.interrupts import EXIT_INTERRUPT, EXIT_TERMINATED, Terminated
 
 EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
 
+
 def dispatch(argv: list[str]) -> int:
     """Run the command line: help, the version, or a command."""
     from gradcli.cli.commands import run
@@ -38,7 +39,8 @@ def dispatch(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Run gradcli; turn errors into messages and exit codes."""
     interrupts.install()                # first: a Ctrl-C from here on is a clean stop
-    argv = list(sys.argv[1:] if argv is None else argv)
+    program = argv is None              # the process itself, not a caller in Python
+    argv = list(sys.argv[1:] if program else argv)
     if argv[:1] == ["batch"]:
         interrupts.report.update(done=lambda: 0, what="job")     # stopped before the first job
     code = EXIT_OK
@@ -50,6 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated:
         code = _stopped(EXIT_TERMINATED, None)
     interrupts.exit_quietly(code)
+    if program and code == EXIT_INTERRUPT:
+        # Python's own exit can still turn a Ctrl-C handled here into death by SIGINT (under
+        # python -m, when the signal landed inside numpy's import): leave now, with the code.
+        interrupts.leave(code)
     sys.exit(code)
 
 

@@ -1,6 +1,6 @@
 """Every command's arguments and options, declared once.
 
-The Typer app (cli.py) is built from these specs, and so are the completion
+The Typer app (app.py) is built from these specs, and so are the completion
 scripts; the fast path (main.py) parses argv with them without importing Typer.
 Variables are bound as --NAME VALUE, --NAME=VALUE or (after the expression)
 NAME=VALUE; `split_args` tells them apart from a command's own options.

@@ -163,6 +163,7 @@ class Tensor(Node):
     # Comparisons give 1.0/0.0 and carry no gradient (PyTorch gives bools; gradcli's tensors
     # are all float64). Tensors stay hashable by identity: the engine keys dicts by them.
     __hash__ = object.__hash__
+
     def __eq__(self, o): return _compare(np.equal, self, o)
     def __ne__(self, o): return _compare(np.not_equal, self, o)
     def __lt__(self, o): return _compare(np.less, self, o)
