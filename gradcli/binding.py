@@ -59,13 +59,15 @@ def overflows(given: dict, bound: dict) -> list[str]:
     """Warnings for values written as finite numbers beyond a float's range (1e400): they are inf."""
     out = []
     for name, text in given.items():
-        if finite(bound.get(name, 0.0)):
+        written = (isinstance(text, int) and not isinstance(text, bool)) or \
+            (isinstance(text, str) and "inf" not in text.lower() and "nan" not in text.lower())
+        if not written or finite(bound.get(name, 0.0)):     # arrays given as arrays: nothing to say
             continue
-        if isinstance(text, int) and not isinstance(text, bool):
+        if isinstance(text, int):
             digits = len(str(abs(text))) if abs(text).bit_length() < 14_000 else "thousands of"
             out.append(f"the value of {name} (an integer of {digits} digits) is beyond the range of a float: "
                        "it overflows to inf")
-        elif isinstance(text, str) and "inf" not in text.lower() and "nan" not in text.lower():
+        else:
             out.append(f"the value of {name} ({text[:40]}) is beyond the range of a float: it overflows to inf")
     return out
 

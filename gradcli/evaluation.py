@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradcli.binding import bind, differentiated, finite, overflows
-from gradcli.engine.backward import backprop, gradients, kept
+from gradcli.engine.backward import backprop, gradients
 from gradcli.graph import no_grad, quiet
-from gradcli.engine.tensor import Tensor
 from gradcli.errors import BindError, GradOutputError, Span
 from gradcli.forward import forward, gradient_paths
 from gradcli.lang.expr import Expr, paused_gc
@@ -121,6 +120,7 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
     with quiet():
         needs = gradient_paths(nodes, set(wrt_names))
         if record:
+            from gradcli.engine.tensor import Tensor    # recorded only: plain values start faster without it
             leaves = {n: Tensor(bound[n], requires_grad=n in wrt_names) for n in names}
             with nullcontext() if grad else no_grad():
                 run = forward(nodes, bound, leaves=leaves, needs=needs, kinks=grad)
@@ -147,28 +147,29 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
 def _through_expression(run, nodes: list[Expr], needs: set, seed) -> dict:
     """Reverse mode straight over the expression, on plain arrays: variable name -> gradient.
     A node's value is let go once the pass is past it, so memory falls as it runs."""
-    values, root = run.values, nodes[-1]
+    values, shapes, root = run.values, run.shapes, nodes[-1]
 
     def step(node):
-        if not node.args:
-            return None
         args = node.args
+        if not args:
+            return None
         return (node.op, node.kw, args, [values[a.id] for a in args], values[node.id],
-                [run.shape(a) for a in args])
+                ((),) * len(args) if shapes is None else [shapes.get(a.id, ()) for a in args])
 
     def done(node):
         if node is not root:
             values.pop(node.id, None)       # every consumer of this value is behind us
 
-    if root.id not in needs:
+    if root not in needs:
         return {}
-    found = backprop(nodes, seed, step=step, needs=lambda a: a.id in needs, keep=lambda node: node.op is VAR,
-                     done=done)
+    found = backprop(nodes, seed, step=step, needs=needs, keep={n for n in needs if n.op is VAR},
+                     done=None if shapes is None else done)     # numbers take no memory worth freeing
     return {node.kw["name"]: g for node, g in found.items()}
 
 
 def _through_tensors(run, nodes: list[Expr], leaves: dict, retain_grad: bool, seed) -> dict:
     """Reverse mode through the recorded Tensors: each keeps its .grad, as after y.backward()."""
+    from gradcli.engine.tensor import Tensor
     tensors = [run.values[n.id] for n in nodes]
     root = tensors[-1]
     if not root.requires_grad:
@@ -179,7 +180,7 @@ def _through_tensors(run, nodes: list[Expr], leaves: dict, retain_grad: bool, se
                 t.retain_grad()
     # The nodes are already in topological order: no need to sort the graph again.
     order = [t for t in dict.fromkeys(tensors) if t.requires_grad]
-    found = gradients(root, Tensor(seed), keep=kept, order=order)
+    found = gradients(root, Tensor(seed), order=order)
     for t, g in found.items():
         t._grad = g
     return {n: found[t].data for n, t in leaves.items() if t in found}
@@ -187,6 +188,8 @@ def _through_tensors(run, nodes: list[Expr], leaves: dict, retain_grad: bool, se
 
 def _seed(root, expr: Expr, grad_output):
     """The given grad_output, read and checked against the output's shape; None for a scalar output."""
+    if grad_output is None and type(root) is np.float64:
+        return None
     shape = np.shape(root)
     if grad_output is None:
         if np.size(root) != 1:

@@ -7,24 +7,22 @@ a point where it is not differentiable), so that the cross-check never needs to 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from gradcli.graph import apply, make
-from gradcli.engine.tensor import Tensor
 from gradcli.errors import GradcliError, ShapeError
 from gradcli.lang.expr import Expr
 from gradcli.ops import VAR
 
 
-@dataclass
-class Pass:
+class Pass(NamedTuple):
     """What the forward pass leaves: every node's value (Tensors when recorded; with drop, the
     ones no gradient reads are let go), their shapes, and the kinks met."""
     values: dict                    # node id -> value
     shapes: dict | None             # node id -> shape; None when every value is a number
-    kinks: list = field(default_factory=list)       # (node, convention)
+    kinks: list                     # (node, convention)
 
     def shape(self, node: Expr) -> tuple:
         return () if self.shapes is None else self.shapes.get(node.id, ())
@@ -35,49 +33,52 @@ def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs
     """Every node's value, inputs first (nodes is a topological order; the output is last).
 
     bound: variable name -> value. leaves: name -> Tensor, to record the graph (the values are
-    then Tensors). needs: the ids of the nodes a gradient flows to. drop: let a value go as soon
+    then Tensors). needs: the nodes a gradient flows to. drop: let a value go as soon
     as its last consumer has run, unless a gradient reads it (the rows' `saves`); one whose shape
     alone is read stays as a zero-size stand-in. kinks: note the kinks on the nodes in needs.
     Shape errors get the node's span.
     """
     read, shape_only, uses = _reads(nodes, needs) if drop else (set(), set(), {})
+    if leaves is not None:
+        from gradcli.engine.tensor import Tensor    # recorded only: plain values start faster without it
     values: dict[int, object] = {}
     shapes: dict[int, tuple] = {}
     numbers = True
+    recorded = leaves is not None
     met = []
     root = nodes[-1].id
     for node in nodes:
-        op = node.op
-        if op is VAR:
-            name = node.kw["name"]
-            v = leaves[name] if leaves is not None else bound[name]
-            if type(v) is float:
-                v = np.float64(v)
-        elif not node.args:
-            v = op.forward(**node.kw)
-            if leaves is not None:
-                v = make(Tensor, v)
-        else:
-            args = [values[a.id] for a in node.args]
+        op, args = node.op, node.args
+        if args:
+            inputs = [values[a.id] for a in args]
             try:
-                v = apply(op, *args, **node.kw) if leaves is not None else op.forward(*args, **node.kw)
+                v = apply(op, *inputs, **node.kw) if recorded else op.forward(*inputs, **node.kw)
             except (ValueError, IndexError, MemoryError, GradcliError) as exc:
-                raise located(node, args, exc) from None
-            if kinks and op.kink is not None and (needs is None or node.id in needs):
-                if op.kink.where(*[a.data if leaves is not None else a for a in args]):
+                raise located(node, inputs, exc) from None
+            if kinks and op.kink is not None and (needs is None or node in needs):
+                if op.kink.where(*[a.data for a in inputs] if recorded else inputs):
                     met.append((node, op.kink.convention))
             if drop:
-                for a in node.args:
+                for a in args:
                     uses[a.id] -= 1
                     if uses[a.id] == 0 and a.args and a.id != root and a.id not in read:
                         values[a.id] = np.broadcast_to(np.float64(0.0), shapes.get(a.id, ())) \
                             if a.id in shape_only else None
+        elif op is VAR:
+            name = node.kw["name"]
+            v = leaves[name] if recorded else bound[name]
+            if type(v) is float:
+                v = np.float64(v)
+        else:
+            v = op.forward(**node.kw)
+            if recorded:
+                v = make(Tensor, v)
         values[node.id] = v
         if numbers:         # while every value is a number, no shape needs noting (all are ())
-            if type(v.data if leaves is not None else v) is np.float64:
+            if type(v.data if recorded else v) is np.float64:
                 continue
             numbers = False
-        shapes[node.id] = np.shape(v.data if leaves is not None else v)
+        shapes[node.id] = np.shape(v.data if recorded else v)
     return Pass(values, None if numbers else shapes, met)
 
 
@@ -89,7 +90,7 @@ def _reads(nodes: list[Expr], needs: set | None) -> tuple[set, set, dict]:
     for node in nodes:
         for i, a in enumerate(node.args):
             uses[a.id] = uses.get(a.id, 0) + 1
-            if needs is not None and a.id not in needs:
+            if needs is not None and a not in needs:
                 continue
             saves = node.op.reads(i)
             if saves in ("ans", "all"):
@@ -101,17 +102,17 @@ def _reads(nodes: list[Expr], needs: set | None) -> tuple[set, set, dict]:
     return read, shape_only, uses
 
 
-def gradient_paths(nodes: list[Expr], wanted: set) -> set[int]:
+def gradient_paths(nodes: list[Expr], wanted: set) -> set[Expr]:
     """The nodes a gradient flows to: those that depend on a wanted variable."""
-    needs: set[int] = set()
+    needs: set[Expr] = set()
     for node in nodes:
         if node.op is VAR:
             if node.kw["name"] in wanted:
-                needs.add(node.id)
+                needs.add(node)
             continue
         for a in node.args:
-            if a.id in needs:
-                needs.add(node.id)
+            if a in needs:
+                needs.add(node)
                 break
     return needs
 

@@ -12,7 +12,7 @@ from fuzz.adversarial import (EXTRA, LIMITS, MODES, POISONS, WRITERS, SignalBenc
                               memory_trial, poisoned_trial, unwritable_trial)
 from fuzz.strategies import hostile_json, non_finite_option_values
 
-TRIALS = 20             # a mode's signal trials in the suite (the long mode runs as many as time allows)
+TRIALS = 12             # a mode's signal trials in the suite (the long mode runs as many as time allows)
 
 
 @pytest.fixture(scope="module")

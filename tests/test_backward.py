@@ -20,7 +20,7 @@ def test_backprop_over_a_described_dag_sums_fan_out():
         return op, attrs, inputs, [values[x] for x in inputs], values[key], [() for _ in inputs]
 
     released = []
-    found = backprop(["a", "b", "m", "y"], 1.0, step=step, needs=lambda x: True, keep=lambda k: k in "ab",
+    found = backprop(["a", "b", "m", "y"], 1.0, step=step, needs={"a", "b", "m", "y"}, keep={"a", "b"},
                      done=released.append)
     assert found == {"a": 4.0, "b": 2.0}
     assert released == ["y", "m", "b", "a"]          # reverse topological order, each once
@@ -30,7 +30,7 @@ def test_backprop_skips_inputs_that_need_no_gradient():
     def step(key):
         return (OPS["mul"], {}, ("a", "b"), [2.0, 3.0], 6.0, [(), ()]) if key == "m" else None
 
-    found = backprop(["a", "b", "m"], 1.0, step=step, needs=lambda x: x == "a", keep=lambda k: True)
+    found = backprop(["a", "b", "m"], 1.0, step=step, needs={"a"}, keep={"a", "b", "m"})
     assert found == {"m": 1.0, "a": 3.0}
 
 

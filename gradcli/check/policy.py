@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class CheckPolicy:
+class CheckPolicy(NamedTuple):
     """How the cross-check decides: |engine - reference| <= atol + rtol*|reference|, within a time."""
     rtol: float = 1e-9
     atol: float = 1e-12

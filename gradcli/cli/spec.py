@@ -8,7 +8,8 @@ NAME=VALUE; `split_args` tells them apart from a command's own options.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from gradcli.check.policy import DEFAULT
 
@@ -296,14 +297,13 @@ def _expects(o: Opt) -> str:
 VERSION_FLAGS = ("--version", "-V")
 
 
-@dataclass(frozen=True, eq=False)
-class Call:
+class Call(NamedTuple):
     """A command line, read: help or the version asked for, or a command with its expression (its
     files, for batch), its variable bindings and its own options' values."""
     spec: Command | None = None
     arg: object = None
-    bindings: dict = field(default_factory=dict)
-    options: dict = field(default_factory=dict)
+    bindings: dict | None = None        # None with help or the version
+    options: dict | None = None
     help: bool = False
     version: bool = False
 

@@ -8,7 +8,7 @@ straight over the expression DAG; each caller says, with small functions, how to
 """
 from __future__ import annotations
 
-from typing import Callable, Hashable, Sequence
+from typing import Callable, Container, Hashable, Sequence
 
 import numpy as np
 
@@ -27,15 +27,15 @@ def input_grad(op, i: int, g, ans, inputs, attrs: dict, shape: tuple):
     return gi if getattr(gi, "shape", ()) == shape else F.sum_to(gi, shape=shape)
 
 
-def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Callable, keep: Callable,
+def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Container, keep: Container,
              done: Callable | None = None, record: bool = False) -> dict:
-    """{node: gradient} for every node keep() accepts, seed being the gradient of order[-1].
+    """{node: gradient} for every node in keep, seed being the gradient of order[-1].
 
     order: nodes in topological order (inputs first), the output last. step(node) is None for a
     leaf, else (op, attrs, input nodes, their values, the node's value, the inputs' shapes);
-    needs(x) says whether a gradient flows to input x; done(node) is told when a node's
-    gradient has been passed on (its values may go). record: the rules run on Tensors, so the
-    gradient is itself a graph (create_graph); otherwise on plain arrays, where F is numpy.
+    needs holds the nodes a gradient flows to; done(node) is told when a node's gradient has
+    been passed on (its values may go). record: the rules run on Tensors, so the gradient is
+    itself a graph (create_graph); otherwise on plain arrays, where F is numpy.
     """
     pending = {order[-1]: seed}
     result = {}
@@ -44,13 +44,13 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Callable
             g = pending.pop(node, None)
             if g is None:
                 continue
-            if keep(node):
+            if node in keep:
                 result[node] = g
             found = step(node)
             if found is not None:
                 op, attrs, inputs, values, ans, shapes = found
                 for i, x in enumerate(inputs):
-                    if needs(x):
+                    if x in needs:
                         gi = input_grad(op, i, g, ans, values, attrs, shapes[i])
                         prev = pending.get(x)
                         pending[x] = gi if prev is None else prev + gi
@@ -105,8 +105,9 @@ def kept(t: Node) -> bool:
 
 
 def gradients(root: Node, gradient=None, *, retain_graph: bool = False, create_graph: bool = False,
-              keep: Callable = kept, order: list[Node] | None = None) -> dict[Node, Node]:
-    """{tensor: d(root·gradient)/d tensor} for every tensor keep() accepts. Pure: writes no .grad.
+              keep: Container | None = None, order: list[Node] | None = None) -> dict[Node, Node]:
+    """{tensor: d(root·gradient)/d tensor} for every tensor in keep (by default the ones backward()
+    keeps: see kept). Pure: writes no .grad.
 
     The VJP rules run on the tensors when create_graph is set, so the gradient is itself a graph;
     otherwise on their plain arrays (F is then numpy), the same arithmetic without the bookkeeping.
@@ -129,8 +130,9 @@ def gradients(root: Node, gradient=None, *, retain_graph: bool = False, create_g
         if not retain_graph and t.grad_fn is not None:
             t.grad_fn.freed = True
 
-    found = backprop(order, seed if record else seed.data, step=step, needs=lambda x: x.requires_grad,
-                     keep=keep, done=done, record=record)
+    keep = {t for t in order if kept(t)} if keep is None else keep
+    found = backprop(order, seed if record else seed.data, step=step, needs=set(order), keep=keep,
+                     done=done, record=record)
     cls = type(root)
     return found if record else {t: make(cls, g) for t, g in found.items()}
 
@@ -140,9 +142,7 @@ def grad(outputs: Node, inputs, grad_outputs=None, retain_graph: bool | None = N
     """Functional gradient, like torch.autograd.grad: d outputs / d each input."""
     single = isinstance(inputs, Node)
     inputs = (inputs,) if single else tuple(inputs)
-    wanted = {id(x) for x in inputs}
     grads = gradients(outputs, grad_outputs, create_graph=create_graph,
-                      retain_graph=create_graph if retain_graph is None else retain_graph,
-                      keep=lambda t: id(t) in wanted)
+                      retain_graph=create_graph if retain_graph is None else retain_graph, keep=set(inputs))
     cls = type(outputs)
     return tuple(grads.get(x, make(cls, np.zeros_like(x.data))) for x in inputs)

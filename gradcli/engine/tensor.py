@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from gradcli.engine.backward import gradients, kept
+from gradcli.engine.backward import gradients
 from gradcli.engine.format import tensor_str
 from gradcli.graph import Node, apply, as_array, grad_enabled, make
 from gradcli.errors import GradOutputError, ShapeError
@@ -110,8 +110,7 @@ class Tensor(Node):
         """Compute gradients of this tensor and accumulate them into leaf .grad."""
         if not self.requires_grad:
             raise GradOutputError("element 0 of tensors does not require grad and does not have a grad_fn")
-        grads = gradients(self, gradient, retain_graph=retain_graph or create_graph,
-                          create_graph=create_graph, keep=kept)
+        grads = gradients(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
         for t, g in grads.items():
             if t.is_leaf and t._grad is not None:
                 t._grad = t._grad + g if create_graph else Tensor(t._grad.data + g.data)

@@ -43,31 +43,42 @@ Binding powers: loosest first, + - (1) < * / @ (3) < unary - and √ (5) < ^
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+# The forms are plain classes and Domain and Kink NamedTuples: a dataclass costs a third of a
+# millisecond to define, which every start-up pays.
 class Fn:
-    name: str
+    """A function: sin(x)."""
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Infix:
-    token: str
-    bp: int
-    right: bool = False     # right-associative: binding powers (bp+1, bp) instead of (bp, bp+1)
+    """An infix operator with its binding power: a * b."""
+    __slots__ = ("token", "bp", "right")
+
+    def __init__(self, token: str, bp: int, right: bool = False):
+        self.token, self.bp = token, bp
+        self.right = right      # right-associative: binding powers (bp+1, bp) instead of (bp, bp+1)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Prefix:
-    token: str
-    bp: int
+    """A prefix operator: -x, √x."""
+    __slots__ = ("token", "bp")
+
+    def __init__(self, token: str, bp: int):
+        self.token, self.bp = token, bp
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Postfix:
-    token: str
-    bp: int
+    """A postfix operator: x'."""
+    __slots__ = ("token", "bp")
+
+    def __init__(self, token: str, bp: int):
+        self.token, self.bp = token, bp
 
 
 LEAF = "leaf"
@@ -84,8 +95,7 @@ def cases(shapes) -> tuple:
     return tuple((s, {}) for s in shapes)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Domain:
+class Domain(NamedTuple):
     """Where tests sample inputs: uniform in [lo, hi], |x| >= away, one case per (shapes, attrs)."""
     lo: float = -2.0
     hi: float = 2.0
@@ -93,8 +103,7 @@ class Domain:
     away: float = 0.0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Kink:
+class Kink(NamedTuple):
     """Where an op is not differentiable, and the gradient gradcli uses there."""
     where: Callable
     convention: str

@@ -46,10 +46,6 @@ def _pow_grad_exponent(g, ans, a, b):
     return g * ans * F.log(a + _const(zero)) * _const(~zero)
 
 
-def _pow_kink(a, b):
-    return np.any(a == 0)
-
-
 def _mT(x):
     return F.transpose(x, axes=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)) if x.ndim >= 2 else x
 
@@ -149,7 +145,7 @@ TABLE: list[Op] = [
        (_pow_grad_base,
         _pow_grad_exponent),
        sy.power, symbol="^", grad_fn="PowBackward1", elementwise=True, domain=Domain(0.5, 2.0, cases(BINARY)),
-       kink=Kink(_pow_kink, "a^b at a = 0: d/da from b*a^(b-1), d/db taken as 0"), saves=("inputs", "all")),
+       kink=Kink(nm.at_zero, "a^b at a = 0: d/da from b*a^(b-1), d/db taken as 0"), saves=("inputs", "all")),
     Op("matmul", (Infix("@", 3), Fn("matmul")), 2, nm.matmul,
        (_matmul_grad_a,
         _matmul_grad_b),

@@ -6,15 +6,16 @@ the first that fits the terminal (see numbers.fitted). Nothing here prints.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
-from gradcli.render import graph, lists, records, tables
+from gradcli.render import records
 from gradcli.render.numbers import dumps, to_json
 
+# The result kinds are NamedTuples, cheaper to define than dataclasses (start-up), and the modules
+# of the formats for people (tables, lists, graph) are imported when one of those is asked for.
 
-@dataclass
-class Evaluated:
+
+class Evaluated(NamedTuple):
     """gradcli eval's result and its check; tree: draw the graph too; graph: list it in JSON."""
     result: object
     check: object
@@ -22,15 +23,13 @@ class Evaluated:
     graph: bool = False
 
 
-@dataclass
-class Symbolic:
+class Symbolic(NamedTuple):
     """A result with free variables (check: the JSON `check` object that says why it is symbolic)."""
     result: object
     check: dict
 
 
-@dataclass
-class Matrix:
+class Matrix(NamedTuple):
     """A Hessian or a Jacobian, labelled, with its check."""
     title: str
     derivatives: object
@@ -40,32 +39,27 @@ class Matrix:
     check: object
 
 
-@dataclass
-class Graph:
+class Graph(NamedTuple):
     """gradcli graph's result."""
     result: object
 
 
-@dataclass
-class Minimum:
+class Minimum(NamedTuple):
     minimum: object
 
 
-@dataclass
-class Diffed:
+class Diffed(NamedTuple):
     """gradcli diff's derivation of the expression `source`."""
     source: str
     derivation: object
 
 
-@dataclass
-class Plotted:
+class Plotted(NamedTuple):
     samples: object
     width: int
 
 
-@dataclass
-class Batch:
+class Batch(NamedTuple):
     """A whole batch run's records, for the table, and the line under it."""
     records: list
     summary: str
@@ -80,6 +74,8 @@ def _eval_layouts(e: Evaluated) -> tuple:
     from rich.console import Group
     from rich.text import Text
 
+    from gradcli.render import graph, tables
+
     def view(layout, **how):
         def build(digits):
             table = layout(e.result, e.check, digits, retained=not e.tree, **how)
@@ -92,6 +88,8 @@ def _matrix_layouts(m: Matrix) -> tuple:
     from rich.console import Group
     from rich.text import Text
 
+    from gradcli.render import lists, tables
+
     def view(layout):
         return lambda digits: Group(tables.value_line(m.derivatives.expr.source, m.derivatives.value, digits),
                                     layout(m.title, m.rows, m.cols, m.matrix, digits),
@@ -102,6 +100,8 @@ def _matrix_layouts(m: Matrix) -> tuple:
 def _batch_layouts(b: Batch) -> tuple:
     from rich.console import Group
     from rich.text import Text
+
+    from gradcli.render import lists
     line = Text(b.summary, "dim")
     if not b.records:
         return (lambda digits: line,)
@@ -157,6 +157,31 @@ def _plot_json(p: Plotted) -> str:
                   "derivative": to_json(s.df), "zeros": s.zeros, "undefined": s.undefined})
 
 
+def _symbolic_layouts(s: Symbolic) -> tuple:
+    from gradcli.render import tables
+    return (lambda digits: tables.symbolic_table(s.result),)
+
+
+def _minimum_layouts(m: Minimum) -> tuple:
+    from gradcli.render import lists
+    return (lambda digits: lists.minimum_table(m.minimum, digits),)
+
+
+def _graph_layouts(g: Graph) -> tuple:
+    from gradcli.render import graph
+    return (lambda digits: graph.graph_tree(g.result, digits),)
+
+
+def _graph_dot(g: Graph) -> str:
+    from gradcli.render.graph import graph_dot
+    return graph_dot(g.result)
+
+
+def _graph_mermaid(g: Graph) -> str:
+    from gradcli.render.graph import graph_mermaid
+    return graph_mermaid(g.result)
+
+
 def _plot_layouts(p: Plotted) -> tuple:
     from gradcli.render.plot import draw
     return (lambda digits: draw(p.samples, width=p.width),)
@@ -166,14 +191,13 @@ FORMATS: dict[type, dict[str, Callable]] = {
     Evaluated: {"table": _eval_layouts,
                 "json": lambda e: dumps(records.eval_record(e.result, e.check.record(), graph=e.graph)),
                 "tsv": lambda e: records.eval_tsv(e.result)},
-    Symbolic: {"table": lambda s: (lambda digits: tables.symbolic_table(s.result),),
+    Symbolic: {"table": _symbolic_layouts,
                "json": lambda s: dumps(records.symbolic_record(s.result, s.check)),
                "tsv": lambda s: records.symbolic_tsv(s.result)},
     Matrix: {"table": _matrix_layouts, "json": _matrix_json, "tsv": _matrix_tsv},
-    Minimum: {"table": lambda m: (lambda digits: lists.minimum_table(m.minimum, digits),),
+    Minimum: {"table": _minimum_layouts,
               "json": lambda m: dumps(records.minimum_record(m.minimum)), "tsv": _minimum_tsv},
-    Graph: {"tree": lambda g: (lambda digits: graph.graph_tree(g.result, digits),),
-            "dot": lambda g: graph.graph_dot(g.result), "mermaid": lambda g: graph.graph_mermaid(g.result),
+    Graph: {"tree": _graph_layouts, "dot": _graph_dot, "mermaid": _graph_mermaid,
             "json": lambda g: dumps({"expr": g.result.expr.source, "graph": records.graph_json(g.result)})},
     Diffed: {"text": _diff_text, "latex": _diff_latex, "json": _diff_json},
     Plotted: {"plot": _plot_layouts, "json": _plot_json},
