@@ -55,7 +55,7 @@ def help_examples():
         yield pytest.param(spec.name, list(spec.examples), id=spec.name)
 
 
-@pytest.mark.parametrize("name, examples", help_examples())
+@pytest.mark.parametrize("name, examples", list(help_examples()))
 def test_every_help_example_pastes_and_runs(name, examples, tmp_path):
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}
     bindir = tmp_path / "bin"

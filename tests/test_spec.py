@@ -70,7 +70,7 @@ def parity_cases():
             yield pytest.param(argv, id=" ".join(argv))
 
 
-@pytest.mark.parametrize("argv", parity_cases())
+@pytest.mark.parametrize("argv", list(parity_cases()))
 def test_fast_path_and_typer_read_every_option_alike(argv, monkeypatch):
     """Every option of every command, in every spelling, through main's fast path (spec.read) and
     through the Typer app: the same command, expression, bindings and option values."""
