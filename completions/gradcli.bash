@@ -7,9 +7,10 @@ _gradcli() {
     fi
     local opts="" files=""
     case "${COMP_WORDS[1]}" in
-        eval) opts="--wrt --grad-output --no-grad --retain-grad --tree --points --check --no-check --rtol --atol --check-timeout --format -f --help -h"; files=""
+        eval) opts="--wrt --grad-output --no-grad --retain-grad --tree --points --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
             case "$prev" in
                 --points) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --check-with) COMPREPLY=($(compgen -W "auto symengine sympy" -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
@@ -18,18 +19,21 @@ _gradcli() {
                 --format|-f) COMPREPLY=($(compgen -W "text latex json" -- "$cur")); return ;;
             esac
             ;;
-        batch) opts="--wrt --check --no-check --rtol --atol --check-timeout --format -f --jobs -j --help -h"; files="yes"
+        batch) opts="--wrt --check --no-check --rtol --atol --check-timeout --check-with --format -f --jobs -j --help -h"; files="yes"
             case "$prev" in
+                --check-with) COMPREPLY=($(compgen -W "auto symengine sympy" -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        hessian) opts="--wrt --check --no-check --rtol --atol --check-timeout --format -f --help -h"; files=""
+        hessian) opts="--wrt --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
             case "$prev" in
+                --check-with) COMPREPLY=($(compgen -W "auto symengine sympy" -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        jacobian) opts="--wrt --check --no-check --rtol --atol --check-timeout --format -f --help -h"; files=""
+        jacobian) opts="--wrt --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
             case "$prev" in
+                --check-with) COMPREPLY=($(compgen -W "auto symengine sympy" -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;

@@ -269,7 +269,7 @@ def run_job(job: Job, options: Options, text: str = "", cache: dict | None = Non
         result = evaluate(expr, values, wrt=wrt, grad_output=job.grad_output)
         if options.check:
             from gradcli.check.cross import cross_check
-            check = cross_check(result, rtol=policy.rtol, atol=policy.atol, timeout=policy.timeout)
+            check = cross_check(result, rtol=policy.rtol, atol=policy.atol, timeout=policy.timeout, using=policy.using)
         else:
             check = skipped("--no-check")
         return Record(job.line, job.expr, result=result, check=check)

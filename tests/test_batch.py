@@ -80,7 +80,7 @@ def test_error_columns_point_into_values():
 
 def test_check_runs_in_batch():
     (rec,) = records("x^2*sin(x) where x=1.3", check=True)
-    assert rec.check.status == "ok" and rec.check.method == "sympy"
+    assert rec.check.status == "ok" and rec.check.method == "symengine"
 
 
 def test_free_variables_in_batch(cli):

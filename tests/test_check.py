@@ -75,14 +75,15 @@ def test_random_expressions_engine_equals_sympy_and_finite_differences(text, a, 
     assert fd.status == "ok", (text, values, result.grad, fd)
 
 
-def test_planted_wrong_vjp_is_a_mismatch(broken_sin, cli):
-    r = cli("eval", "x^2*sin(x)", "--x", "1.3", "-f", "json")
+@pytest.mark.parametrize("using", ["auto", "symengine", "sympy"])
+def test_planted_wrong_vjp_is_a_mismatch(broken_sin, cli, using):
+    r = cli("eval", "x^2*sin(x)", "--x", "1.3", "-f", "json", "--check-with", using)
     assert r.code == 1
     check = r.json["check"]
-    assert check["status"] == "mismatch" and check["method"] == "sympy"
+    assert check["status"] == "mismatch" and check["method"] == ("sympy" if using == "sympy" else "symengine")
     assert check["expected"]["x"] == pytest.approx(2.9573243024602545, rel=1e-15)
     assert check["max_abs_err"] > 1e-4
-    table = cli("eval", "x^2*sin(x)", "--x", "1.3")
+    table = cli("eval", "x^2*sin(x)", "--x", "1.3", "--check-with", using)
     assert table.code == 1 and "✗" in table.out and "MISMATCH" in table.out and "difference" in table.out
 
 
@@ -93,13 +94,17 @@ def test_planted_wrong_vjp_is_caught_by_finite_differences_too(broken_sin):
     assert check.method == "finite-difference" and check.status == "mismatch"
 
 
-def test_check_ok_in_table_and_json(cli):
-    r = cli("eval", "x^2*sin(x)", "--x", "1.3")
+@pytest.mark.parametrize("using, who, formula", [("auto", "SymEngine", "2*x*sin(x) + x^2*cos(x)"),
+                                                  ("symengine", "SymEngine", "2*x*sin(x) + x^2*cos(x)"),
+                                                  ("sympy", "SymPy", "x^2*cos(x) + 2*x*sin(x)")])
+def test_check_ok_in_table_and_json(cli, using, who, formula):
+    r = cli("eval", "x^2*sin(x)", "--x", "1.3", "--check-with", using)
     assert r.code == 0
-    assert "x^2*cos(x) + 2*x*sin(x) =" in r.out and "✓" in r.out and "cross-check: ok" in r.out
-    rec = cli("eval", "x^2*sin(x)", "--x", "1.3", "-f", "json").json
-    assert rec["check"]["status"] == "ok" and rec["check"]["method"] == "sympy"
-    assert rec["check"]["symbolic"] == {"x": "x^2*cos(x) + 2*x*sin(x)"}
+    assert f"{who} ∂/∂" in r.out and f"{formula} =" in r.out and "✓" in r.out
+    assert f"cross-check: ok ✓ ({who.lower()}," in r.out
+    rec = cli("eval", "x^2*sin(x)", "--x", "1.3", "-f", "json", "--check-with", using).json
+    assert rec["check"]["status"] == "ok" and rec["check"]["method"] == who.lower()
+    assert rec["check"]["symbolic"] == {"x": formula}
     assert rec["check"]["max_abs_err"] == 0.0
 
 

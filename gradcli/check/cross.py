@@ -1,24 +1,25 @@
-"""The cross-check of one gradient: SymPy's derivative of sum(seed * output) by each variable's
-element, at the point, against the engine's; finite differences above SYMPY_CAP elements."""
+"""The cross-check of one gradient: the exact derivative of sum(seed * output) by each variable's
+element (SymEngine's, or SymPy's where SymEngine cannot; see backend.py), at the point, against
+the engine's; finite differences above SYMBOLIC_CAP elements."""
 from __future__ import annotations
 
 import numpy as np
 
+from gradcli.check.backend import NOT_EXACT, Unsupported, backends
 from gradcli.check.deadline import CheckTimeout, deadline
 from gradcli.check.finite import finite_difference_check
-from gradcli.check.policy import DEFAULT, Check, skipped
-from gradcli.check.precise import evaluate_at, point_of
+from gradcli.check.policy import DEFAULT, EXACT, Check, skipped
 from gradcli.check.printer import text_array
-from gradcli.check.tree import diff, element_symbols, scalar_output, to_sympy
-from gradcli.check.verdict import compare
+from gradcli.check.tree import diff, element_symbols, scalar_output, to_tree
+from gradcli.check.verdict import all_finite, compare
 
 SYMPY_CAP = 256             # per-element symbols for at most this many elements in all
 SYMPY_FAILS = (RecursionError, MemoryError, ValueError, TypeError, ArithmeticError, AttributeError)
 
 
 def cross_check(result, *, rtol: float = DEFAULT.rtol, atol: float = DEFAULT.atol,
-                timeout: float | None = DEFAULT.timeout) -> Check:
-    """Compare the engine's gradients in `result` with SymPy's (or finite differences)."""
+                timeout: float | None = DEFAULT.timeout, using: str = DEFAULT.using) -> Check:
+    """Compare the engine's gradients in `result` with the exact ones (or finite differences)."""
     if result.grad is None:
         return skipped("--no-grad")
     if not result.wrt:
@@ -28,35 +29,68 @@ def cross_check(result, *, rtol: float = DEFAULT.rtol, atol: float = DEFAULT.ato
         check = finite_difference_check(result, rtol=rtol, atol=atol, timeout=timeout)
         check.reason = check.reason or f"{total} elements: more than {SYMPY_CAP} for per-element symbols"
         return check
+    answer = exactly(lambda backend: symbolic_gradient(result, backend), result.expr,
+                     using=using, timeout=timeout, rtol=rtol, atol=atol,
+                     settled=lambda found: all(all_finite(v) for v in found[0].values()))
+    if isinstance(answer, Check):
+        return answer
+    method, (expected, formulas, reference) = answer
+    return compare(result, expected, method, formulas, rtol, atol, reference)
+
+
+def exactly(work, expr, *, using: str, timeout: float | None, rtol: float, atol: float, settled):
+    """(the backend's name, work(backend)) from the first backend for expr that answers exactly,
+    all within one deadline; or the Check that says why none did (timeout, error, skipped).
+    Under auto, an answer that is not settled(answer) (a derivative that is not finite at the point)
+    goes to SymPy too: its assumptions may remove the singularity (sqrt(x^2) is abs(x) there, with
+    derivative sign(x), where SymEngine's x/sqrt(x^2) is 0/0)."""
+    try:
+        tried = backends(expr, using)
+    except Unsupported as exc:
+        return skipped(str(exc))
+    name = tried[0].name
     try:
         with deadline(timeout):
-            expected, formulas, reference = sympy_gradient(result)
-    except CheckTimeout as exc:
-        return Check("timeout", "sympy", reason=f"{exc}; raise --check-timeout to wait longer", rtol=rtol, atol=atol)
-    except SYMPY_FAILS as exc:
-        return failed(exc, rtol, atol)
-    return compare(result, expected, "sympy", formulas, rtol, atol, reference)
+            for backend in tried[:-1]:
+                try:
+                    found = work(backend)
+                except NOT_EXACT + SYMPY_FAILS:
+                    continue
+                if settled(found):
+                    return backend.name, found
+            name = tried[-1].name
+            return name, work(tried[-1])
+    except Unsupported as exc:                  # SymEngine alone was asked for
+        return skipped(f"SymEngine cannot do this exactly: {exc} (--check-with auto uses SymPy)")
+    except CheckTimeout:
+        return Check("timeout", name, reason=f"{EXACT[name]} took longer than {timeout:g} s; raise --check-timeout "
+                     "to wait longer", rtol=rtol, atol=atol)
+    except NOT_EXACT + SYMPY_FAILS as exc:
+        return failed(exc, rtol, atol, name)
 
 
-def failed(exc: Exception, rtol: float, atol: float) -> Check:
-    return Check("error", "sympy", reason=f"SymPy failed: {type(exc).__name__}: {exc}"[:300], rtol=rtol, atol=atol)
+def failed(exc: Exception, rtol: float, atol: float, method: str = "sympy") -> Check:
+    return Check("error", method, reason=f"{EXACT[method]} failed: {type(exc).__name__}: {exc}"[:300], rtol=rtol, atol=atol)
 
 
-def sympy_gradient(result) -> tuple[dict, dict, float]:
-    """SymPy's gradient of sum(seed * output) at the point: values and formula texts per variable,
-    and the value of sum(seed * output) itself (nan where it is not real)."""
-    symbols = {n: element_symbols(n, np.shape(result.values[n])) for n in result.variables}
-    out = to_sympy(result.expr, symbols)
-    f = scalar_output(out, result.seed)
-    point = point_of(result.values, symbols)
+def symbolic_gradient(result, backend) -> tuple[dict, dict, float]:
+    """The exact gradient of sum(seed * output) at the point: values and formula texts per
+    variable, and the value of sum(seed * output) itself (nan where it is not real)."""
+    sp = backend.module()
+    symbols = {n: element_symbols(n, np.shape(result.values[n]), sp) for n in result.variables}
+    out = to_tree(result.expr, symbols, sp)
+    f = scalar_output(out, result.seed, sp)
+    point = backend.point_of(result.values, symbols)
     expected, formulas = {}, {}
     for name in result.wrt:
         syms = symbols[name]
         derivs = np.empty(syms.shape, dtype=object)
         values = np.empty(syms.shape, dtype=np.float64)
         for idx in np.ndindex(syms.shape):
-            derivs[idx] = diff(f, syms[idx])
-            values[idx] = evaluate_at(derivs[idx], point)
+            derivs[idx] = d = diff(f, syms[idx], sp)
+            if not backend.exact(d):
+                raise Unsupported(f"an unevaluated derivative: {d}")
+            values[idx] = backend.evaluate_at(d, point)
         expected[name] = float(values) if values.ndim == 0 else values
-        formulas[name] = text_array(derivs)
-    return expected, formulas, evaluate_at(f, point)
+        formulas[name] = text_array(derivs, backend.to_text)
+    return expected, formulas, backend.evaluate_at(f, point)

@@ -1,20 +1,18 @@
-"""The cross-check of a Hessian or a Jacobian, entry by entry, against SymPy's."""
+"""The cross-check of a Hessian or a Jacobian, entry by entry, against the exact one (SymEngine's,
+or SymPy's where SymEngine cannot)."""
 from __future__ import annotations
 
 import numpy as np
 
-from gradcli.check.cross import SYMPY_CAP, SYMPY_FAILS, failed
-from gradcli.check.deadline import CheckTimeout, deadline
-from gradcli.check.policy import DEFAULT, Check, skipped
-from gradcli.check.precise import evaluate_at, point_of
-from gradcli.check.printer import to_text
-from gradcli.check.tree import diff, element_symbols, to_sympy
+from gradcli.check.cross import SYMPY_CAP, exactly
+from gradcli.check.policy import DEFAULT, EXACT, Check, skipped
+from gradcli.check.tree import diff, element_symbols, to_tree
 from gradcli.check.verdict import abs_error, close, explain
 
 
 def matrix_check(kind: str, deriv, *, rtol: float = DEFAULT.rtol, atol: float = DEFAULT.atol,
-                 timeout: float | None = DEFAULT.timeout) -> Check:
-    """Compare an engine Hessian or Jacobian with SymPy's, entry by entry."""
+                 timeout: float | None = DEFAULT.timeout, using: str = DEFAULT.using) -> Check:
+    """Compare an engine Hessian or Jacobian with the exact one, entry by entry."""
     got = deriv.hessian if kind == "hessian" else deriv.jacobian
     names = deriv.expr.variables()
     total = sum(int(np.size(deriv.values[n])) for n in names)
@@ -22,48 +20,58 @@ def matrix_check(kind: str, deriv, *, rtol: float = DEFAULT.rtol, atol: float = 
         return skipped(f"{total} elements: too many for a symbolic {kind}")
     if got.size == 0:
         return skipped("no variable to differentiate")
-    try:
-        with deadline(timeout):
-            symbols = {n: element_symbols(n, np.shape(deriv.values[n])) for n in names}
-            out = to_sympy(deriv.expr, symbols)
-            point = point_of(deriv.values, symbols)
-            flat = [s for n in deriv.variables for s in np.ravel(symbols[n])]
-            if kind == "hessian":
-                f = out.reshape(-1)[0]
-                first = [diff(f, s) for s in flat]
-                entries = [[diff(d, s) for s in flat] for d in first]
-                outputs = [f] * len(entries)
-            else:
-                outputs = list(out.reshape(-1))
-                entries = [[diff(o, s) for s in flat] for o in outputs]
-            want = np.array([[evaluate_at(e, point) for e in row] for row in entries], dtype=np.float64)
-            # SymPy's value of the output each row differentiates: whether the point is in its domain
-            reference = np.array([[evaluate_at(o, point)] for o in outputs], dtype=np.float64)
-            formulas = [[to_text(e) for e in row] for row in entries]
-    except CheckTimeout as exc:
-        return Check("timeout", "sympy", reason=f"{exc}; raise --check-timeout to wait longer", rtol=rtol, atol=atol)
-    except SYMPY_FAILS as exc:
-        return failed(exc, rtol, atol)
+    answer = exactly(lambda backend: exact_matrix(kind, deriv, names, backend), deriv.expr,
+                     using=using, timeout=timeout, rtol=rtol, atol=atol,
+                     settled=lambda found: bool(np.all(np.isfinite(found[0]))))
+    if isinstance(answer, Check):
+        return answer
+    method, (want, reference, formulas) = answer
     agree = bool(np.all(close(got, want, rtol, atol)))
-    check = Check("ok", "sympy", abs_error(got, want), {kind: formulas}, {kind: want}, {kind: agree},
+    check = Check("ok", method, abs_error(got, want), {kind: formulas}, {kind: want}, {kind: agree},
                   rtol=rtol, atol=atol)
-    # As for gradients: a non-finite entry is never ok, and one where SymPy's is finite and the
-    # row's output is defined is a mismatch ([1/x, x] at 0: the second row's 0*inf).
+    # As for gradients: a non-finite entry is never ok, and one where the reference's is finite and
+    # the row's output is defined is a mismatch ([1/x, x] at 0: the second row's 0*inf).
     if agree and np.all(np.isfinite(got)) and np.all(np.isfinite(reference)):
         return check
     with np.errstate(invalid="ignore"):
         wrong = ~np.isfinite(got) & np.isfinite(want) & np.isfinite(reference)
+    who = EXACT[method]
     if np.any(wrong):
         i, j = map(int, np.argwhere(wrong)[0])
         check.status = "mismatch"
-        check.reason = (f"the engine's {kind} entry [{i}, {j}] is {fmt(got[i, j])} where SymPy's is "
+        check.reason = (f"the engine's {kind} entry [{i}, {j}] is {fmt(got[i, j])} where {who}'s is "
                         f"{fmt(want[i, j])}, at a point where the expression is defined")
         return check
     conventions = explain(deriv, [(got, want)], reference)
     check.status = "nondifferentiable" if conventions else "mismatch"
     check.conventions = conventions
-    check.reason = None if conventions else f"the engine's {kind} and SymPy's disagree"
+    check.reason = None if conventions else f"the engine's {kind} and {who}'s disagree"
     return check
+
+
+def exact_matrix(kind: str, deriv, names, backend) -> tuple:
+    """The exact entries at the point, the value of the output each row differentiates (whether
+    the point is in its domain), and the entries' formulas."""
+    from gradcli.check.backend import Unsupported
+    sp = backend.module()
+    symbols = {n: element_symbols(n, np.shape(deriv.values[n]), sp) for n in names}
+    out = to_tree(deriv.expr, symbols, sp)
+    point = backend.point_of(deriv.values, symbols)
+    flat = [s for n in deriv.variables for s in np.ravel(symbols[n])]
+    if kind == "hessian":
+        f = out.reshape(-1)[0]
+        first = [diff(f, s, sp) for s in flat]
+        entries = [[diff(d, s, sp) for s in flat] for d in first]
+        outputs = [f] * len(entries)
+    else:
+        outputs = list(out.reshape(-1))
+        entries = [[diff(o, s, sp) for s in flat] for o in outputs]
+    if not all(backend.exact(e) for row in entries for e in row):
+        raise Unsupported("an unevaluated derivative")
+    want = np.array([[backend.evaluate_at(e, point) for e in row] for row in entries], dtype=np.float64)
+    reference = np.array([[backend.evaluate_at(o, point)] for o in outputs], dtype=np.float64)
+    formulas = [[backend.to_text(e) for e in row] for row in entries]
+    return want, reference, formulas
 
 
 def fmt(x) -> str:

@@ -10,23 +10,31 @@ class CheckPolicy(NamedTuple):
     rtol: float = 1e-9
     atol: float = 1e-12
     timeout: float | None = 5.0         # seconds; None or 0: no limit
+    using: str = "auto"                 # the exact reference: auto, symengine or sympy (check/backend.py)
 
 
 DEFAULT = CheckPolicy()
+USING = ("auto", "symengine", "sympy")          # --check-with
+EXACT = {"symengine": "SymEngine", "sympy": "SymPy"}     # the exact methods, as people name them
 
 
 @dataclass
 class Check:
     status: str                             # ok, mismatch, nondifferentiable, skipped, timeout, error
-    method: str | None = None               # sympy or finite-difference
+    method: str | None = None               # symengine, sympy or finite-difference
     max_abs_err: float | None = None
     symbolic: dict | None = None            # name -> formula text (nested lists for arrays)
-    expected: dict = field(default_factory=dict)      # name -> SymPy's (or the FD) value
+    expected: dict = field(default_factory=dict)      # name -> the reference's value
     agree: dict = field(default_factory=dict)         # name -> bool
     reason: str | None = None
     conventions: list = field(default_factory=list)
     rtol: float = DEFAULT.rtol
     atol: float = DEFAULT.atol
+
+    @property
+    def exact(self) -> str | None:
+        """Who wrote the derivatives, SymEngine or SymPy; None for finite differences."""
+        return EXACT.get(self.method)
 
     def record(self) -> dict:
         """The JSON `check` object."""

@@ -31,13 +31,14 @@ def to_text(e) -> str:
         return _printer().doprint(e)
 
 
-def text_array(values: np.ndarray):
-    """A string, or nested lists of strings, shaped like the array."""
+def text_array(values: np.ndarray, text=to_text):
+    """A string, or nested lists of strings, shaped like the array (text: the printer, SymPy's
+    by default)."""
     if values.ndim == 0:
-        return to_text(values[()])
+        return text(values[()])
     if values.ndim == 1:
-        return [to_text(v) for v in values]
-    return [text_array(row) for row in values]
+        return [text(v) for v in values]
+    return [text_array(row, text) for row in values]
 
 
 def latex_array(values: np.ndarray) -> str:

@@ -1,5 +1,6 @@
-"""gradcli's graph as a SymPy expression, built through the op table's SymPy builders (user text
-never reaches SymPy's parser), and SymPy's derivatives of it.
+"""gradcli's graph as a symbolic expression, built through the op table's builders (user text
+never reaches a symbolic parser), and its derivatives. Every function takes the module the
+builders are given, `sp`: SymPy's (the default), or SymEngine's (check/symengine_tree.py).
 
 An array variable gets one real symbol per element (`x[0]`, `M[1,0]`).
 """
@@ -17,9 +18,10 @@ def sympy():
     return sp
 
 
-def element_symbols(name: str, shape: tuple) -> np.ndarray:
-    """Real symbols for a variable: x, or x[0], x[1], ... or M[0,1], as an object array."""
-    sp = sympy()
+def element_symbols(name: str, shape: tuple, sp=None) -> np.ndarray:
+    """Real symbols for a variable: x, or x[0], x[1], ... or M[0,1], as an object array. Whatever
+    the name (e, E, I, N, pi, lambda), a plain symbol: never the constant the module has by it."""
+    sp = sp or sympy()
     if shape == ():
         return np.asarray(sp.Symbol(name, real=True), dtype=object)
     out = np.empty(shape, dtype=object)
@@ -28,14 +30,18 @@ def element_symbols(name: str, shape: tuple) -> np.ndarray:
     return out
 
 
-def number(value: float):
-    """A float as SymPy: an Integer when whole, else the exact binary Float."""
-    return NUM.sympy(sympy(), value=value)
+def number(value: float, sp=None):
+    """A float as a symbolic number: an Integer when whole, else the exact binary Float."""
+    return NUM.sympy(sp or sympy(), value=value)
 
 
 def to_sympy(expr: Expr, env: dict) -> np.ndarray:
     """SymPy value of expr (an object array, 0-d for a scalar); env: name -> object array."""
-    sp = sympy()
+    return to_tree(expr, env, sympy())
+
+
+def to_tree(expr: Expr, env: dict, sp) -> np.ndarray:
+    """The symbolic value of expr in module sp (an object array, 0-d for a scalar)."""
     memo: dict[int, np.ndarray] = {}
     for node in expr.nodes():
         op, kw = node.op, node.kw
@@ -59,23 +65,22 @@ def _apply(sp, op, args: list, kw: dict):
     return op.sympy(sp, *args, **kw)
 
 
-def scalar_output(out: np.ndarray, seed) -> object:
+def scalar_output(out: np.ndarray, seed, sp=None) -> object:
     """sum(seed * out): the scalar whose gradient backward(seed) computes."""
-    sp = sympy()
+    sp = sp or sympy()
     if seed is None:
         return out[()] if out.ndim == 0 else out.reshape(-1)[0]
     weights = np.broadcast_to(np.asarray(seed, dtype=np.float64), out.shape)
-    return sp.Add(*[number(float(w)) * o for w, o in zip(weights.reshape(-1), out.reshape(-1)) if w != 0])
+    return sp.Add(*[number(float(w), sp) * o for w, o in zip(weights.reshape(-1), out.reshape(-1)) if w != 0])
 
 
 _TERMS: dict = {"of": None, "by": {}}     # the last sum differentiated: symbol -> the terms holding it
 
 
-def diff(f, symbol):
-    """SymPy's derivative; terms of a sum that do not contain the symbol are skipped (they give 0).
+def diff(f, symbol, sp=None):
+    """The derivative; terms of a sum that do not contain the symbol are skipped (they give 0).
     Which terms hold which symbol is worked out once per sum, so that differentiating a sum of N
     terms by each of its N symbols takes time in N, not N^2."""
-    sp = sympy()
     if not f.is_Add:
         return f.diff(symbol)
     if _TERMS["of"] is not f:
@@ -84,7 +89,7 @@ def diff(f, symbol):
             for s in term.free_symbols:
                 by.setdefault(s, []).append(term)
         _TERMS.update(of=f, by=by)
-    return sp.Add(*[term.diff(symbol) for term in _TERMS["by"].get(symbol, ())])
+    return (sp or sympy()).Add(*[term.diff(symbol) for term in _TERMS["by"].get(symbol, ())])
 
 
 def each(array: np.ndarray, fn) -> np.ndarray:

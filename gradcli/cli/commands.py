@@ -18,13 +18,13 @@ EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 
 
 def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=False, retain_grad=False, tree=False,
-          points=None, check=True, rtol=None, atol=None, check_timeout=None, fmt="table") -> int:
-    """Value and gradient of EXPR at the given point, cross-checked against SymPy."""
+          points=None, check=True, rtol=None, atol=None, check_timeout=None, check_with=None, fmt="table") -> int:
+    """Value and gradient of EXPR at the given point, cross-checked against the exact derivative."""
     from gradcli import render
     from gradcli.evaluation import evaluate
     from gradcli.lang.parser import parse
 
-    parsed, policy = parse(expr), _policy(rtol, atol, check_timeout)
+    parsed, policy = parse(expr), _policy(rtol, atol, check_timeout, check_with)
     if points is not None:
         from gradcli.cli.runs import points_run
         return points_run(parsed, points, bindings, names(wrt), fmt, check, policy)
@@ -87,34 +87,34 @@ def _shapes(words) -> dict:
     return found
 
 
-def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None,
+def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None, check_with=None,
           fmt="table", jobs=None) -> int:
     """Run many jobs: one record per job, in input order, as soon as each is ready."""
     from gradcli.cli.runs import batch_run
-    failed = batch_run(files or ["-"], bindings, names(wrt), check, _policy(rtol, atol, check_timeout), fmt, jobs)
+    failed = batch_run(files or ["-"], bindings, names(wrt), check, _policy(rtol, atol, check_timeout, check_with), fmt, jobs)
     return EXIT_MISMATCH if failed else EXIT_OK
 
 
-def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None,
+def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None, check_with=None,
             fmt="table") -> int:
     """The Hessian of EXPR at a point, by differentiating the engine's gradient again."""
     from gradcli import render
     from gradcli.derivatives import hessian
     d = hessian(expr, bindings, names(wrt))
     warn(d.notes)
-    verdict = _verdict(check, lambda: _matrix_check("hessian", d, _policy(rtol, atol, check_timeout)))
+    verdict = _verdict(check, lambda: _matrix_check("hessian", d, _policy(rtol, atol, check_timeout, check_with)))
     write(render.emit(render.Matrix("Hessian", d, d.labels, d.labels, d.hessian, verdict), fmt))
     return _code(verdict)
 
 
-def jacobian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None,
+def jacobian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None, check_with=None,
              fmt="table") -> int:
     """The Jacobian of EXPR: a row per output element, a column per variable element."""
     from gradcli import render
     from gradcli.derivatives import jacobian, labels_of
     d = jacobian(expr, bindings, names(wrt))
     warn(d.notes)
-    verdict = _verdict(check, lambda: _matrix_check("jacobian", d, _policy(rtol, atol, check_timeout)))
+    verdict = _verdict(check, lambda: _matrix_check("jacobian", d, _policy(rtol, atol, check_timeout, check_with)))
     rows = labels_of(["out"], {"out": d.value})
     write(render.emit(render.Matrix("Jacobian", d, rows, d.labels, d.jacobian, verdict), fmt))
     return _code(verdict)
@@ -163,22 +163,22 @@ def names(wrt: str | None) -> list[str] | None:
     return None if wrt is None else [n.strip() for n in wrt.split(",") if n.strip()]
 
 
-def _policy(rtol, atol, timeout):
+def _policy(rtol, atol, timeout, using=None):
     """The check's policy from the options: each left out takes CheckPolicy's default; a timeout of 0
     means no limit."""
     from gradcli.check.policy import DEFAULT, CheckPolicy
     return CheckPolicy(DEFAULT.rtol if rtol is None else rtol, DEFAULT.atol if atol is None else atol,
-                       DEFAULT.timeout if timeout is None else (timeout or None))
+                       DEFAULT.timeout if timeout is None else (timeout or None), using or DEFAULT.using)
 
 
 def _cross_check(result, policy):
     from gradcli.check.cross import cross_check
-    return cross_check(result, rtol=policy.rtol, atol=policy.atol, timeout=policy.timeout)
+    return cross_check(result, rtol=policy.rtol, atol=policy.atol, timeout=policy.timeout, using=policy.using)
 
 
 def _matrix_check(kind: str, d, policy):
     from gradcli.check.matrix import matrix_check
-    return matrix_check(kind, d, rtol=policy.rtol, atol=policy.atol, timeout=policy.timeout)
+    return matrix_check(kind, d, rtol=policy.rtol, atol=policy.atol, timeout=policy.timeout, using=policy.using)
 
 
 def _verdict(check: bool, run):

@@ -155,7 +155,7 @@ def points_run(parsed, path: str, bindings: dict, wrt, fmt: str, check: bool, po
         row = {k: float(columns[k][i]) for k in parsed.variables() if k in columns}
         row.update({k: v for k, v in bindings.items() if k in parsed.variables() and k not in row})
         verdicts.append((i + 1, cross_check(evaluate(parsed, row, wrt=wrt), rtol=policy.rtol, atol=policy.atol,
-                                            timeout=policy.timeout)))
+                                            timeout=policy.timeout, using=policy.using)))
     rows = f"row{'s' if len(verdicts) > 1 else ''} {', '.join(str(i) for i, _ in verdicts)}"
     bad = [f"row {i} {v.status}" + (f" ({'; '.join(v.conventions) or v.reason})" if v.conventions or v.reason else "")
            for i, v in verdicts if v.status != "ok"]

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from gradcli.check.policy import DEFAULT
+from gradcli.check.policy import DEFAULT, USING
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -79,19 +79,23 @@ WRT = Opt("wrt", ("--wrt",), None, "Differentiate only with respect to these (a,
           metavar="NAMES")
 GRAD_OUTPUT = Opt("grad_output", ("--grad-output",), None,
                   "Seed gradient for a non-scalar output, as in y.backward(grad_output).", metavar="VALUE")
-CHECK = Opt("check", ("--check",), True, "Cross-check gradients against SymPy.", bool, off="--no-check")
+CHECK = Opt("check", ("--check",), True, "Cross-check gradients against the exact derivative.", bool,
+            off="--no-check")
 RTOL = Opt("rtol", ("--rtol",), DEFAULT.rtol, "Cross-check relative tolerance.", float, min=0.0)
 ATOL = Opt("atol", ("--atol",), DEFAULT.atol, "Cross-check absolute tolerance.", float, min=0.0)
 CHECK_TIMEOUT = Opt("check_timeout", ("--check-timeout",), DEFAULT.timeout,
-                    "Give up on SymPy after this long (0: no limit).", float, metavar="SECONDS", min=0.0)
+                    "Give up on the exact check after this long (0: no limit).", float, metavar="SECONDS", min=0.0)
+CHECK_WITH = Opt("check_with", ("--check-with",), DEFAULT.using,
+                 "The exact check: auto (SymEngine, SymPy where SymEngine cannot), symengine or sympy.",
+                 choices=USING)
 FORMAT = Opt("fmt", ("--format", "-f"), "table", "Output: table (Rich), json or tsv.", choices=("table", "json", "tsv"))
 RETAIN_GRAD = Opt("retain_grad", ("--retain-grad",), False, "Keep and show gradients of intermediate nodes.", bool)
-CHECKS = (CHECK, RTOL, ATOL, CHECK_TIMEOUT)
+CHECKS = (CHECK, RTOL, ATOL, CHECK_TIMEOUT, CHECK_WITH)
 
 EXPR = Arg("expr", "EXPR", 'The expression, e.g. "a*b + sin(c)"; then the variables\' values: --a 2, --a=2 or a=2.')
 
 COMMANDS = {c.name: c for c in [
-    Command("eval", "Value and gradient of EXPR at the given point, cross-checked against SymPy.", (
+    Command("eval", "Value and gradient of EXPR at the given point, cross-checked against the exact derivative.", (
         'gradcli eval "a*b+c" --a 2 --b 3 --c 4',
         'gradcli eval "sum(x*w)" --x 1,2,3 --w "[4,5,6]" -f json',
         "printf 'a,b\\n1,2\\n3,4\\n' | gradcli eval \"a*sin(b)\" --points -",

@@ -17,6 +17,9 @@ A row (`Op`) has these fields; the first five are positional, the rest keywords:
              single rule that also takes argnum=i.
     sympy    SymPy builder (sp, *args, **attrs) -> expr. For an elementwise row
              the args are SymPy scalars; otherwise numpy object arrays of them.
+    symengine  whether the sympy builder serves SymEngine too (the same builder, given
+             symengine's module): False for the rows SymEngine cannot differentiate
+             exactly (abs, sign, heaviside, max, min), which the check leaves to SymPy
     head     the name of the SymPy function the builder makes ("sin", "Abs",
              "Max"), where it makes one: derivatives SymPy writes with it are
              evaluated with `precise` and printed back under the row's own name
@@ -117,6 +120,7 @@ class Op:
     forward: Callable | None
     grads: tuple | Callable = ()
     sympy: Callable | None = None
+    symengine: bool = True
     head: str | None = None
     precise: Callable | None = None
     symbol: str = ""

@@ -89,7 +89,7 @@ def _finite_value(v) -> bool:
 
 
 def _check_header(check) -> str:
-    return "SymPy ∂/∂" if check.method == "sympy" else "check"
+    return f"{check.exact} ∂/∂" if check.exact else "check"
 
 
 def _variables_table(result, check, digits: Digits):
@@ -155,7 +155,7 @@ def _check_cells(check, name: str, grad, digits: Digits) -> list:
         return ["", ""]
     expected = check.expected.get(name)
     formula = (check.symbolic or {}).get(name)
-    if check.method != "sympy":
+    if not check.exact:
         cell = "directional finite differences"
     elif isinstance(formula, str):
         cell = digits.text(formula, expected) if formula != fmt_num(expected) else formula
