@@ -20,13 +20,15 @@ class Backend(NamedTuple):
     module: Callable            # () -> what the op table's builders get as sp
     point_of: Callable          # (values, symbols) -> {symbol: value}
     evaluate_at: Callable       # (expression, point) -> float, at high precision
+    confirm: Callable           # (expression, point, value) -> the value, or nan where the precision does not settle it
     to_text: Callable           # expression -> gradcli syntax
     exact: Callable             # derivative -> whether it is a formula (not an unevaluated Derivative)
 
 
 def _sympy_backend() -> Backend:
     from gradcli.check import precise, printer, tree
-    return Backend("sympy", tree.sympy, precise.point_of, precise.evaluate_at, printer.to_text, lambda d: True)
+    return Backend("sympy", tree.sympy, precise.point_of, precise.evaluate_at, lambda e, point, value: value,
+                   printer.to_text, lambda d: True)
 
 
 _SYMENGINE: list = []
@@ -44,7 +46,7 @@ def _symengine_backend() -> Backend | None:
         from gradcli.check import symengine_tree as st
         module = st.Module(se)
         _SYMENGINE.append(Backend("symengine", lambda: module, lambda values, symbols: st.point_of(se, values, symbols),
-                                  st.evaluate_at, st.to_text, st.exact))
+                                  st.evaluate_at, st.confirm, st.to_text, st.exact))
     return _SYMENGINE[0]
 
 

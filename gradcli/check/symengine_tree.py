@@ -44,9 +44,9 @@ class Module:
         raise Unsupported("heaviside")
 
 
-def mpfr(se, value: float):
+def mpfr(se, value: float, bits: int = BITS):
     """A finite float as an MPFR number holding exactly its binary value."""
-    return se.RealMPFR(str(Decimal(value)), BITS)
+    return se.RealMPFR(str(Decimal(value)), bits)
 
 
 def point_of(se, values: dict, symbols: dict) -> dict:
@@ -66,15 +66,17 @@ def point_of(se, values: dict, symbols: dict) -> dict:
 SPECIAL = {"Infinity": math.inf, "NegativeInfinity": -math.inf, "ComplexInfinity": math.inf, "NaN": math.nan}
 
 
-def evaluate_at(e, point: dict) -> float:
-    """e's value at the point, in BITS-bit arithmetic; nan where it is not real."""
+def evaluate_at(e, point: dict, bits: int = BITS) -> float:
+    """e's value at the point, in `bits`-bit arithmetic; nan where it is not real."""
+    if any(v.is_zero for v in point.values()):
+        point = {**point, **_constants(e, bits)}
     value = e.subs(point) if point else e
     kind = type(value).__name__
     if kind in SPECIAL:
         return SPECIAL[kind]
     if value.free_symbols:
         raise Unsupported(f"unbound symbols in {value}")
-    value = _without_atan2(value).n(BITS, real=False)
+    value = _without_atan2(value, bits).n(bits, real=False)
     kind = type(value).__name__
     if kind in SPECIAL:
         return SPECIAL[kind]
@@ -84,13 +86,23 @@ def evaluate_at(e, point: dict) -> float:
     return float(value)
 
 
-def _without_atan2(value):
+def _constants(e, bits: int) -> dict:
+    """{constant subexpression: its value} (log(2), sqrt(pi), pi, e): substituted with a zero, a
+    symbolic constant would let SymEngine fold 0*log(2) to an exact 0, and then 0*(1/0) to 0
+    where the value is nan."""
+    import symengine as se
+    constant = type(se.pi).__mro__[1]           # Constant, the class of pi and e (symengine does not export it)
+    found = {c for c in e.atoms(se.Function, se.Pow, constant) if not c.free_symbols}
+    return {c: c.n(bits) for c in found}
+
+
+def _without_atan2(value, bits: int = BITS):
     """value with each atan2 of numbers replaced by its value (SymEngine evaluates every other
     function of the table in MPFR, but not atan2), innermost first."""
     import symengine as se
     calls = value.atoms(se.atan2)
     while calls:
-        inner = {c: _atan2(se, *(a.n(BITS) for a in c.args)) for c in calls if not any(
+        inner = {c: _atan2(se, *(a.n(bits) for a in c.args)) for c in calls if not any(
             a.atoms(se.atan2) for a in c.args)}
         value = value.xreplace(inner)
         calls = value.atoms(se.atan2)
@@ -107,10 +119,27 @@ def _atan2(se, y, x):
     return se.pi / 2 if sy > 0 else -se.pi / 2 if sy < 0 else se.Integer(0)
 
 
-def exact(d) -> bool:
-    """Whether a derivative SymEngine gave is a formula (no Derivative or Subs left in it)."""
+def confirm(e, point: dict, value: float) -> float:
+    """value (e at the point, from evaluate_at) if e gives the same at four times the precision;
+    else nan: the formula cancels there, and 100 bits do not settle its value (at a = 0.5,
+    1 - log(a)^2/log(2)^2 is 0, and its square root's reciprocal infinite; at 100 bits it is 3e15).
+    Asked only where the engine and the reference disagree."""
     import symengine as se
-    return not d.atoms(se.Derivative, se.Subs)
+    finer = {s: mpfr(se, float(v), 4 * BITS) if type(v).__name__ == "RealMPFR" else v for s, v in point.items()}
+    again = evaluate_at(e, finer, 4 * BITS)
+    if value == again or (math.isnan(value) and math.isnan(again)):
+        return value
+    if math.isfinite(value) and math.isfinite(again) and abs(value - again) <= 1e-15 * abs(again):
+        return value
+    return math.nan
+
+
+def exact(d) -> bool:
+    """Whether an expression or derivative SymEngine gave is a formula it can be trusted with: no
+    Derivative or Subs left in it, and no zoo or nan made while building (SymEngine folds a/0 to
+    zoo, dropping a, and then differentiates zoo to 0; SymPy keeps zoo*a)."""
+    import symengine as se
+    return not d.atoms(se.Derivative, se.Subs, type(se.zoo), type(se.nan))
 
 
 # -- gradcli syntax --------------------------------------------------------------------------------
