@@ -50,6 +50,12 @@ def _symengine_backend() -> Backend | None:
     return _SYMENGINE[0]
 
 
+def prepare(using: str = "auto") -> None:
+    """Import what the check will use (before forking workers, so that each need not)."""
+    if using == "sympy" or _symengine_backend() is None:
+        _sympy_backend().module()
+
+
 def backends(expr, using: str = "auto") -> list[Backend]:
     """The backends to try for expr, in order: SymEngine then SymPy for auto (SymPy alone where a
     row needs it), the one asked for otherwise. Unsupported: SymEngine was asked for and cannot."""

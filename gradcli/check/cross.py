@@ -11,7 +11,7 @@ from gradcli.check.finite import finite_difference_check
 from gradcli.check.policy import DEFAULT, EXACT, Check, skipped
 from gradcli.check.printer import text_array
 from gradcli.check.tree import diff, element_symbols, scalar_output, to_tree
-from gradcli.check.verdict import all_finite, close, compare
+from gradcli.check.verdict import agrees, all_finite, compare
 
 SYMPY_CAP = 256             # per-element symbols for at most this many elements in all
 SYMPY_FAILS = (RecursionError, MemoryError, ValueError, TypeError, ArithmeticError, AttributeError)
@@ -31,8 +31,7 @@ def cross_check(result, *, rtol: float = DEFAULT.rtol, atol: float = DEFAULT.ato
         return check
     answer = exactly(lambda backend: symbolic_gradient(result, backend), result.expr,
                      using=using, timeout=timeout, rtol=rtol, atol=atol,
-                     settled=lambda found: all(all_finite(result.grad[n]) and np.all(close(result.grad[n], v, rtol, atol))
-                                               for n, v in found[0].items()))
+                     settled=lambda found: settled(result.value, found[2], result.grad, found[0]))
     if isinstance(answer, Check):
         return answer
     method, (expected, formulas, reference) = answer
@@ -42,11 +41,7 @@ def cross_check(result, *, rtol: float = DEFAULT.rtol, atol: float = DEFAULT.ato
 def exactly(work, expr, *, using: str, timeout: float | None, rtol: float, atol: float, settled):
     """(the backend's name, work(backend)) from the first backend for expr that answers exactly,
     all within one deadline; or the Check that says why none did (timeout, error, skipped).
-    Under auto, an answer that is not settled(answer) (it disagrees with the engine, or either is not
-    finite) goes to SymPy too, and SymPy's is the verdict: a mismatch or a non-differentiable point
-    is said as SymPy says it. SymPy's real assumptions may remove a singularity (sqrt(x^2) is abs(x),
-    with derivative sign(x), where SymEngine's x/sqrt(x^2) is 0/0), and its branch cuts are the
-    ones the check has always used."""
+    Under auto, an answer that is not settled(answer) goes to SymPy too, and SymPy's is the verdict."""
     try:
         tried = backends(expr, using)
     except Unsupported as exc:
@@ -72,6 +67,17 @@ def exactly(work, expr, *, using: str, timeout: float | None, rtol: float, atol:
         return failed(exc, rtol, atol, name)
 
 
+def settled(value, reference, got: dict, want: dict) -> bool:
+    """Whether SymEngine's answer stands: unless the output is finite and a gradient, the engine's
+    or SymEngine's, is not. There SymPy decides, for its real assumptions may remove a singularity
+    (sqrt(x^2) is abs(x), with derivative sign(x), where SymEngine's x/sqrt(x^2) is 0/0) and its
+    branch cuts are the ones the check has always used (((-a)^a)^a at a = 1). Two finite gradients
+    that disagree are a mismatch SymEngine can say (confirmed at four times the precision)."""
+    if not (all_finite(value) or all_finite(reference)):
+        return True
+    return all(all_finite(got[n]) and all_finite(w) for n, w in want.items())
+
+
 def failed(exc: Exception, rtol: float, atol: float, method: str = "sympy") -> Check:
     return Check("error", method, reason=f"{EXACT[method]} failed: {type(exc).__name__}: {exc}"[:300], rtol=rtol, atol=atol)
 
@@ -83,23 +89,27 @@ def symbolic_gradient(result, backend) -> tuple[dict, dict, float]:
     symbols = {n: element_symbols(n, np.shape(result.values[n]), sp) for n in result.variables}
     out = to_tree(result.expr, symbols, sp)
     f = scalar_output(out, result.seed, sp)
-    if not backend.exact(f):
+    if not backend.exact(f):            # then no derivative of it is either (see symengine_tree.exact)
         raise Unsupported(f"no exact form for {result.expr.source}")
     point = backend.point_of(result.values, symbols)
     expected, formulas = {}, {}
     for name in result.wrt:
         syms = symbols[name]
+        if syms.shape == ():                            # one number, without arrays
+            d = diff(f, syms[()], sp)
+            value = backend.evaluate_at(d, point)
+            if not agrees(result.grad[name], value, DEFAULT.rtol, DEFAULT.atol):
+                value = backend.confirm(d, point, value)
+            expected[name], formulas[name] = value, backend.to_text(d)
+            continue
         derivs = np.empty(syms.shape, dtype=object)
         values = np.empty(syms.shape, dtype=np.float64)
         for idx in np.ndindex(syms.shape):
             derivs[idx] = d = diff(f, syms[idx], sp)
-            if not backend.exact(d):
-                raise Unsupported(f"an unevaluated derivative: {d}")
             values[idx] = backend.evaluate_at(d, point)
         engine = np.broadcast_to(np.asarray(result.grad[name], dtype=np.float64), syms.shape)
         for idx in np.ndindex(syms.shape):              # where they disagree: is the reference settled?
-            if not close(engine[idx], values[idx], DEFAULT.rtol, DEFAULT.atol):
+            if not agrees(float(engine[idx]), float(values[idx]), DEFAULT.rtol, DEFAULT.atol):
                 values[idx] = backend.confirm(derivs[idx], point, values[idx])
-        expected[name] = float(values) if values.ndim == 0 else values
-        formulas[name] = text_array(derivs, backend.to_text)
+        expected[name], formulas[name] = values, text_array(derivs, backend.to_text)
     return expected, formulas, backend.evaluate_at(f, point)

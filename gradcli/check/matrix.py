@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli.check.cross import SYMPY_CAP, exactly
+from gradcli.check.cross import SYMPY_CAP, exactly, settled
 from gradcli.check.policy import DEFAULT, EXACT, Check, skipped
 from gradcli.check.tree import diff, element_symbols, to_tree
 from gradcli.check.verdict import abs_error, close, explain
@@ -20,9 +20,9 @@ def matrix_check(kind: str, deriv, *, rtol: float = DEFAULT.rtol, atol: float = 
         return skipped(f"{total} elements: too many for a symbolic {kind}")
     if got.size == 0:
         return skipped("no variable to differentiate")
-    answer = exactly(lambda backend: exact_matrix(kind, deriv, names, backend), deriv.expr,
+    answer = exactly(lambda backend: exact_matrix(kind, deriv, names, backend, got), deriv.expr,
                      using=using, timeout=timeout, rtol=rtol, atol=atol,
-                     settled=lambda found: bool(np.all(np.isfinite(got)) and np.all(close(got, found[0], rtol, atol))))
+                     settled=lambda found: settled(deriv.value, found[1], {kind: got}, {kind: found[0]}))
     if isinstance(answer, Check):
         return answer
     method, (want, reference, formulas) = answer
@@ -49,7 +49,7 @@ def matrix_check(kind: str, deriv, *, rtol: float = DEFAULT.rtol, atol: float = 
     return check
 
 
-def exact_matrix(kind: str, deriv, names, backend) -> tuple:
+def exact_matrix(kind: str, deriv, names, backend, got) -> tuple:
     """The exact entries at the point, the value of the output each row differentiates (whether
     the point is in its domain), and the entries' formulas."""
     from gradcli.check.backend import Unsupported
@@ -66,9 +66,11 @@ def exact_matrix(kind: str, deriv, names, backend) -> tuple:
     else:
         outputs = list(out.reshape(-1))
         entries = [[diff(o, s, sp) for s in flat] for o in outputs]
-    if not all(backend.exact(e) for row in entries for e in row) or not all(map(backend.exact, outputs)):
+    if not all(map(backend.exact, outputs)):
         raise Unsupported("an unevaluated derivative")
     want = np.array([[backend.evaluate_at(e, point) for e in row] for row in entries], dtype=np.float64)
+    for i, j in zip(*np.nonzero(~close(got, want, DEFAULT.rtol, DEFAULT.atol))):     # is the reference settled?
+        want[i, j] = backend.confirm(entries[i][j], point, want[i, j])
     reference = np.array([[backend.evaluate_at(o, point)] for o in outputs], dtype=np.float64)
     formulas = [[backend.to_text(e) for e in row] for row in entries]
     return want, reference, formulas

@@ -54,13 +54,17 @@ def point_of(se, values: dict, symbols: dict) -> dict:
     import numpy as np
     out = {}
     for name, syms in symbols.items():
-        if name in values:
+        if name in values and syms.shape == ():
+            out[syms[()]] = _number_at(se, float(values[name]))
+        elif name in values:
             vals = np.broadcast_to(np.asarray(values[name], dtype=np.float64), syms.shape)
             for idx in np.ndindex(syms.shape):
-                v = float(vals[idx])
-                out[syms[idx]] = mpfr(se, v) if math.isfinite(v) else (se.nan if math.isnan(v) else
-                                                                       se.oo if v > 0 else -se.oo)
+                out[syms[idx]] = _number_at(se, float(vals[idx]))
     return out
+
+
+def _number_at(se, v: float):
+    return mpfr(se, v) if math.isfinite(v) else se.nan if math.isnan(v) else se.oo if v > 0 else -se.oo
 
 
 SPECIAL = {"Infinity": math.inf, "NegativeInfinity": -math.inf, "ComplexInfinity": math.inf, "NaN": math.nan}
@@ -72,11 +76,11 @@ def evaluate_at(e, point: dict, bits: int = BITS) -> float:
         point = {**point, **_constants(e, bits)}
     value = e.subs(point) if point else e
     kind = type(value).__name__
+    if kind == "RealMPFR":                      # the usual case: every function evaluated on the way
+        return float(value)
     if kind in SPECIAL:
         return SPECIAL[kind]
-    if value.free_symbols:
-        raise Unsupported(f"unbound symbols in {value}")
-    value = _without_atan2(value, bits).n(bits, real=False)
+    value = value.n(bits, real=False)
     kind = type(value).__name__
     if kind in SPECIAL:
         return SPECIAL[kind]
@@ -96,50 +100,30 @@ def _constants(e, bits: int) -> dict:
     return {c: c.n(bits) for c in found}
 
 
-def _without_atan2(value, bits: int = BITS):
-    """value with each atan2 of numbers replaced by its value (SymEngine evaluates every other
-    function of the table in MPFR, but not atan2), innermost first."""
-    import symengine as se
-    calls = value.atoms(se.atan2)
-    while calls:
-        inner = {c: _atan2(se, *(a.n(bits) for a in c.args)) for c in calls if not any(
-            a.atoms(se.atan2) for a in c.args)}
-        value = value.xreplace(inner)
-        calls = value.atoms(se.atan2)
-    return value
-
-
-def _atan2(se, y, x):
-    """atan2(y, x) in MPFR, from atan: the angle of the point (x, y), in (-pi, pi]."""
-    sy, sx = float(y), float(x)
-    if sx > 0:
-        return se.atan(y / x)
-    if sx < 0:
-        return se.atan(y / x) + (se.pi if sy >= 0 else -se.pi)
-    return se.pi / 2 if sy > 0 else -se.pi / 2 if sy < 0 else se.Integer(0)
-
-
 def confirm(e, point: dict, value: float) -> float:
-    """value (e at the point, from evaluate_at) if e gives the same at four times the precision;
-    else nan: the formula cancels there, and 100 bits do not settle its value (at a = 0.5,
-    1 - log(a)^2/log(2)^2 is 0, and its square root's reciprocal infinite; at 100 bits it is 3e15).
+    """e at the point more surely than evaluate_at gave `value`: at four and at eight times the
+    precision. Where those two agree, their value (cos of a huge argument needs more than 100 bits);
+    where they do not, nan: the formula cancels there and no precision settles it (at a = 0.5,
+    1 - log(a)^2/log(2)^2 is 0 and its square root's reciprocal infinite; at 100 bits it is 3e15).
     Asked only where the engine and the reference disagree."""
     import symengine as se
-    finer = {s: mpfr(se, float(v), 4 * BITS) if type(v).__name__ == "RealMPFR" else v for s, v in point.items()}
-    again = evaluate_at(e, finer, 4 * BITS)
-    if value == again or (math.isnan(value) and math.isnan(again)):
-        return value
-    if math.isfinite(value) and math.isfinite(again) and abs(value - again) <= 1e-15 * abs(again):
-        return value
+    finer, finest = ({s: mpfr(se, float(v), bits) if type(v).__name__ == "RealMPFR" else v for s, v in point.items()}
+                     for bits in (4 * BITS, 8 * BITS))
+    a, b = evaluate_at(e, finer, 4 * BITS), evaluate_at(e, finest, 8 * BITS)
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return a
+    if math.isfinite(a) and math.isfinite(b) and abs(a - b) <= 1e-15 * abs(b):
+        return a
     return math.nan
 
 
-def exact(d) -> bool:
-    """Whether an expression or derivative SymEngine gave is a formula it can be trusted with: no
-    Derivative or Subs left in it, and no zoo or nan made while building (SymEngine folds a/0 to
-    zoo, dropping a, and then differentiates zoo to 0; SymPy keeps zoo*a)."""
+def exact(e) -> bool:
+    """Whether SymEngine can be trusted with a tree it built and with every derivative of it: no
+    function it does not differentiate (abs, max, min, sign: their derivatives would be unevaluated
+    Derivatives), no Derivative or Subs, and no zoo or nan made while building (SymEngine folds
+    a/0 to zoo, dropping a, and then differentiates zoo to 0; SymPy keeps zoo*a)."""
     import symengine as se
-    return not d.atoms(se.Derivative, se.Subs, type(se.zoo), type(se.nan))
+    return not e.atoms(se.Abs, se.Max, se.Min, se.sign, se.Derivative, se.Subs, type(se.zoo), type(se.nan))
 
 
 # -- gradcli syntax --------------------------------------------------------------------------------
@@ -148,14 +132,26 @@ CONSTANT_TEXT = {"Exp1": "e", "Pi": "pi", "Infinity": "inf", "NegativeInfinity":
                  "ComplexInfinity": "inf"}
 
 
+MEMO_SIZE = 50_000          # subexpressions whose text is kept (a derivative repeats its subtrees)
+_MEMO: dict = {}
+
+
 def to_text(e) -> str:
     """A SymEngine expression in gradcli syntax (^, e, inf, exact float digits); it pastes back into eval."""
-    with every_digit():
-        return _text(e)[0]
+    if len(_MEMO) > MEMO_SIZE:
+        _MEMO.clear()
+    return _text(e)[0]
 
 
 def _text(e) -> tuple[str, int]:
-    """The text and its binding power (how tightly it holds together)."""
+    """The text and its binding power (how tightly it holds together), each subtree spelled once."""
+    found = _MEMO.get(e)
+    if found is None:
+        found = _MEMO[e] = _spell(e)
+    return found
+
+
+def _spell(e) -> tuple[str, int]:
     kind = type(e).__name__
     if e.is_Symbol:
         return e.name, ATOM
@@ -178,14 +174,23 @@ def _text(e) -> tuple[str, int]:
 def _number(e) -> tuple[str, int]:
     from gradcli.render.numbers import fmt_num
     if e.is_Integer:
-        text = str(int(e))
+        text = _digits(int(e))
     elif e.is_Rational:
-        text = f"{int(e.p)}/{int(e.q)}"
+        text = f"{_digits(int(e.p))}/{_digits(int(e.q))}"
     else:
         text = fmt_num(float(e))
     if text.startswith("-"):
         return text, NEG
     return text, PRODUCT if "/" in text else ATOM
+
+
+def _digits(n: int) -> str:
+    """Every digit, however many (Python refuses to write more than 4,300 by default)."""
+    try:
+        return str(n)
+    except ValueError:
+        with every_digit():
+            return str(n)
 
 
 def _wrap(part: tuple[str, int], at_least: int) -> str:

@@ -4,9 +4,21 @@ explains a disagreement (saying which); mismatch otherwise, and always where the
 is not finite but the reference's is, at a point where the expression is defined."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gradcli.check.policy import Check
+
+
+SCALARS = (float, np.float64)
+
+
+def agrees(got, want, rtol: float, atol: float) -> bool:
+    """Whether got and want agree everywhere (see close); for two numbers without numpy's cost."""
+    if type(got) in SCALARS and type(want) in SCALARS:
+        return got == want or abs(got - want) <= atol + rtol * abs(want) or (got != got and want != want)
+    return bool(np.all(close(got, want, rtol, atol)))
 
 
 def close(got, want, rtol: float, atol: float) -> np.ndarray:
@@ -17,6 +29,8 @@ def close(got, want, rtol: float, atol: float) -> np.ndarray:
 
 
 def abs_error(got, want) -> float:
+    if type(got) in SCALARS and type(want) in SCALARS:
+        return 0.0 if got == want or (got != got and want != want) else float(abs(got - want))
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.abs(got - want)
@@ -27,14 +41,14 @@ def abs_error(got, want) -> float:
 def compare(result, expected: dict, method: str, formulas, rtol: float, atol: float, reference=None) -> Check:
     """The verdict on the engine's gradients against the reference's (`reference`: the reference's
     own value of the output, which says whether the point is in the expression's domain)."""
-    agree = {n: bool(np.all(close(result.grad[n], expected[n], rtol, atol))) for n in expected}
+    agree = {n: agrees(result.grad[n], expected[n], rtol, atol) for n in expected}
     err = max((abs_error(result.grad[n], expected[n]) for n in expected), default=0.0)
     check = Check("ok", method, err, formulas, expected, agree, rtol=rtol, atol=atol)
     value = result.value if reference is None else reference
     # A gradient that is nan or inf is never "ok", even where SymPy says the same; nor is any
     # gradient where the expression itself is not finite (not real, or infinite).
     unequal = [n for n, ok in agree.items() if not ok]
-    suspect = unequal or [n for n in expected if not np.all(np.isfinite(np.asarray(result.grad[n], dtype=np.float64)))]
+    suspect = unequal or [n for n in expected if not all_finite(result.grad[n])]
     if not suspect and all_finite(value):
         return check
     wrong = [n for n in suspect if wrongly_not_finite(result.grad[n], expected[n], value)]
@@ -67,6 +81,8 @@ def decide(check: Check, conventions: list, wrong: list, unequal: list, method: 
 
 
 def all_finite(value) -> bool:
+    if type(value) in SCALARS:
+        return math.isfinite(value)
     return bool(np.all(np.isfinite(np.asarray(value, dtype=np.float64))))
 
 

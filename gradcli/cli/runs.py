@@ -69,7 +69,7 @@ def _jobs(paths, fmt, options, workers_n, check, out, progress, collected) -> tu
             recs = list(batch.run(chunk, options, parsed))
             return [_text(r, fmt, prefix) for r in recs], sum(r.failed for r in recs)
 
-        for texts, bad in _chunks_of(path, render_chunk, workers_n, check):
+        for texts, bad in _chunks_of(path, render_chunk, workers_n, check, options):
             for text in texts:
                 out.write(text)
                 done += 1
@@ -98,15 +98,15 @@ def _count_jobs(path: str) -> int:
         return sum(1 for _, text in lines_of(stream) if text.strip() and not text.lstrip().startswith("#"))
 
 
-def _chunks_of(path: str, render_chunk, workers_n: int, check: bool):
+def _chunks_of(path: str, render_chunk, workers_n: int, check: bool, options):
     """(record texts, failed) per chunk of the file's lines, in order; on several cores when worthwhile
-    (with the SymPy check, any file: its jobs are slow enough)."""
+    (with the check, any file: its jobs are slow enough)."""
     from gradcli.batch import lines_of
 
     if workers.worthwhile(path, workers_n, 0 if check else workers.MIN_BYTES):
         if check:
-            from gradcli.check.tree import sympy
-            sympy()                     # imported once, before the workers fork
+            from gradcli.check.backend import prepare
+            prepare(options.policy.using)       # imported once, before the workers fork
         size = workers.CHECKED_CHUNK if check else workers.CHUNK
         yield from workers.ordered(lambda: _lines_from(path), render_chunk, workers_n, size)
         return

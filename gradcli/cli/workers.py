@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Callable, Iterator
 
 CHUNK = 32              # lines a chunk: small enough for streaming, big enough to amortise a pipe write
-CHECKED_CHUNK = 4       # with the SymPy check a job takes milliseconds: small chunks keep the workers even
+CHECKED_CHUNK = 8       # with the check a job takes a millisecond or more: small chunks keep the workers even
 MIN_BYTES = 16_384      # unchecked, a smaller file is done in one process (forking costs more than it saves)
 
 Render = Callable[[list], tuple[list[str], int]]     # chunk of (line number, text) -> record texts, failed
