@@ -88,10 +88,15 @@ def startup(repeats: int) -> None:
     eval_json = GRADCLI + ["eval", "a*b+c", "--a", "2", "--b", "3", "--c", "4", "--no-check", "--format", "json"]
     eval_table = GRADCLI + ["eval", "a*b+c", "--a", "2", "--b", "3", "--c", "4", "--no-check"]
     eval_check = GRADCLI + ["eval", "a*b+c", "--a", "2", "--b", "3", "--c", "4", "--format", "json"]
+    eval_check_table = GRADCLI + ["eval", "a*b+c", "--a", "2", "--b", "3", "--c", "4"]
+    eval_sympy = eval_check + ["--check-with", "sympy"]
     for what, cmd, base_cmd, base, bound in [
         ("eval --no-check -f json", eval_json, numpy_cmd, "python -c 'import numpy'", 1.3),
         ("eval --no-check (table)", eval_table, numpy_cmd, "python -c 'import numpy'", 1.5),
-        ("eval with the SymPy check, -f json", eval_check, [PY, "-c", "import numpy, sympy"],
+        ("eval with the check (default), -f json", eval_check, numpy_cmd, "python -c 'import numpy'", 1.6),
+        ("eval with the check (default), -f json", eval_check, eval_json, "the same with --no-check", 1.25),
+        ("eval with the check (default), table", eval_check_table, numpy_cmd, "python -c 'import numpy'", 1.9),
+        ("eval --check-with sympy, -f json", eval_sympy, [PY, "-c", "import numpy, sympy"],
          "python -c 'import numpy, sympy'", 1.2),
     ]:
         _, b, r = paired(base_cmd, cmd, repeats)
@@ -193,10 +198,25 @@ def batch(repeats: int, tmp: Path, check_subset: int) -> None:
             check(statistics.median([1 / x for x in r]), ">=", 5))
     else:
         NOTES.append("batch: torch is not installed; the PyTorch comparison was skipped.")
+    checked = GRADCLI + ["batch", str(jobs), "--check", "--format", "json"]
+    a, b, r = paired(cmd, checked, repeats)
+    row("batch", "2,000 jobs with --check -f json, throughput vs its own --no-check", b, [1 / x for x in r], ">= 0.3",
+        "batch jobs.txt --check --format json", "gradcli batch jobs.txt --no-check -f json",
+        check(statistics.median([1 / x for x in r]), ">=", 0.3))
+    NOTES.append(f"batch: with the check gradcli does {2000 / statistics.median(b):.0f} jobs/s "
+                 f"(--no-check: {2000 / statistics.median(a):.0f} jobs/s), whole process.")
     subset = tmp / "subset.txt"
     subset.write_text(batch_lines(exprs[:check_subset]))
     loop = tmp / "sympy_loop.py"
     loop.write_text(SYMPY_LOOP)
+    # A plain SymPy loop does a few jobs a second: it runs the first check_subset jobs, and the
+    # ratio is jobs per second, gradcli's over all 2,000 against the loop's.
+    a, b, r = paired([PY, str(loop), str(subset)], checked, max(2, repeats // 4))
+    per_job = [(2000 / tb) / (check_subset / ta) for ta, tb in zip(a, b)]
+    row("batch", f"2,000 jobs with --check, jobs/s vs a plain SymPy loop (its first {check_subset})", b, per_job,
+        ">= 100", "batch jobs.txt --check --format json", "parse_expr + diff + subs per job, whole process",
+        check(statistics.median(per_job), ">=", 100))
+    NOTES.append(f"batch: the plain SymPy loop does {check_subset / statistics.median(a):.1f} jobs/s.")
     cmd = GRADCLI + ["batch", str(subset), "--check", "--format", "json"]
     a, b, r = paired([PY, str(loop), str(subset)], cmd, max(2, repeats // 4))
     row("batch", f"first {check_subset} jobs with --check vs a plain SymPy loop", b, [1 / x for x in r], ">= 10",

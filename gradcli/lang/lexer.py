@@ -43,9 +43,33 @@ def _operator_tokens() -> tuple[frozenset, frozenset]:
 
 _PUNCT, _LONG = _operator_tokens()
 
+# ASCII text (nearly all of it) is read by one pattern in one pass: spaces, numbers, names and
+# operators, and any other character an error at its position. Other text goes character by
+# character (everyday notation: π, x², ×, −, √, and non-ASCII spaces).
+_TOKEN = re.compile("|".join([
+    "(?P<space>[ \t\r\n\v\f]+)",
+    f"(?P<num>{_NUMBER.pattern})",
+    f"(?P<name>{_NAME.pattern})",
+    "(?P<op>" + "|".join(re.escape(t) for t in sorted(_LONG, key=len, reverse=True)) + "|["
+    + re.escape("".join(sorted(t for t in _PUNCT if t.isascii()))) + "])",
+    "(?P<other>.)",
+]), re.ASCII | re.DOTALL)
+
 
 def tokenize(source: str) -> list[Token]:
     """Split source into tokens; an unreadable character is a ParseError at its position."""
+    if not source.isascii():
+        return _tokenize_any(source)
+    tokens = [Token(m.lastgroup, m.group(), m.start(), m.end()) for m in _TOKEN.finditer(source)
+              if m.lastgroup != "space"]
+    for tok in tokens:
+        if tok.kind == "other":
+            raise _bad_character(source, tok.start)
+    tokens.append(Token("end", "", len(source), len(source)))
+    return tokens
+
+
+def _tokenize_any(source: str) -> list[Token]:
     tokens = []
     append = tokens.append
     pos, n = 0, len(source)
