@@ -36,7 +36,10 @@ def _raw(x):
 def _pow_grad_base(g, ans, a, b):
     # d/da a^b = b*a^(b-1), and 0 where b == 0 (as PyTorch), even at a == 0 where the formula is
     # 0*0^-1: there the exponent is moved to 0, which changes nothing else (b = 0 multiplies it).
-    both_zero = _const((_raw(a) == 0) & (_raw(b) == 0))
+    exponent = _raw(b)
+    if not np.any(exponent == 0):       # the usual case, and a constant exponent stays a number
+        return g * b * a ** (b - 1)     # (numpy squares and cubes an array fast; an array exponent is slow)
+    both_zero = _const((_raw(a) == 0) & (exponent == 0))
     return g * b * a ** (b - 1 + both_zero)
 
 
