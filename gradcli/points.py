@@ -68,8 +68,6 @@ def evaluate_rows(expr: Expr, columns: dict, constants: dict | None = None, wrt=
 
 def read_points(stream, where: str = "--points") -> tuple:
     """A CSV of numbers whose header names the variables: (names, rows x columns array)."""
-    import io
-
     header = stream.readline().lstrip("\ufeff")
     names = [n.strip() for n in header.strip().split(",")]
     if not header.strip() or not all(n.isidentifier() for n in names):
@@ -77,11 +75,14 @@ def read_points(stream, where: str = "--points") -> tuple:
                         hint=f"found {header.strip()[:60]!r}")
     if len(set(names)) != len(names):
         raise BindError(f"a column name repeats in the header of {where}")
-    text = stream.read()
+    # A file is read by numpy as it streams (C speed, no copy of the text); a pipe is kept as
+    # lines, so that a bad row can be found again and named by its line.
+    start = stream.tell() if stream.seekable() else None
+    source = stream if start is not None else stream.readlines()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")             # "input contained no data": no rows is fine
-            data = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2, comments="#")
+            data = np.loadtxt(source, delimiter=",", dtype=np.float64, ndmin=2, comments="#")
     except ValueError as exc:
         message = str(exc).split("\n")[0]
         if "could not convert" in message:      # numpy counts data rows from 0: say the file's line
@@ -89,7 +90,9 @@ def read_points(stream, where: str = "--points") -> tuple:
                              lambda m: f"on line {int(m.group(1)) + 2}, column {m.group(2)}", message)
             raise BindError(f"{where}: {message}", hint="every row holds one number per column, "
                             "separated by commas") from None
-        raise _bad_row(text, len(names), where) from None       # numpy counts rows from 0: find the line
+        if start is not None:
+            stream.seek(start)
+        raise _bad_row(stream if start is not None else source, len(names), where) from None
     if data.size == 0:
         return names, np.empty((0, len(names)))
     if data.shape[1] != len(names):
@@ -97,9 +100,10 @@ def read_points(stream, where: str = "--points") -> tuple:
     return names, data
 
 
-def _bad_row(text: str, width: int, where: str) -> BindError:
-    """The first row that is not `width` numbers, with its line number in the file."""
-    for n, line in enumerate(text.split("\n"), 2):
+def _bad_row(lines, width: int, where: str) -> BindError:
+    """The first row that is not `width` numbers, with its line number in the file (lines: those
+    after the header)."""
+    for n, line in enumerate(lines, 2):
         body = line.split("#", 1)[0].strip()
         if not body:
             continue
