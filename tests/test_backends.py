@@ -309,3 +309,18 @@ def test_backends_for_an_expression():
     assert [b.name for b in backends(gradcli.parse("abs(a)*b"))] == ["sympy"]
     assert [b.name for b in backends(gradcli.parse("a*b"), "sympy")] == ["sympy"]
     assert [b.name for b in backends(gradcli.parse("a*b"), "symengine")] == ["symengine"]
+
+
+@pytest.mark.parametrize("using", ["auto", "symengine", "sympy"])
+def test_a_derivative_that_is_zero_is_settled_as_zero(cli, using):
+    """1e20*(atan(x) + atan(1/x)) is constant for x > 0: at 100 bits SymEngine's formula is 1e-11,
+    more precision takes it to 0 (not to nan: the two finer values agree far below that noise)."""
+    check = cli("eval", "1e20*(atan(x)+atan(1/x))", "--x", "3", "--check-with", using, "-f", "json").json["check"]
+    assert check["status"] == "ok" and abs(check["expected"]["x"]) < 1e-12
+
+
+def test_a_complex_constant_is_left_to_sympy(cli):
+    check = cli("eval", "x*sqrt(-2)", "--x", "1", "--check-with", "symengine", "-f", "json").json["check"]
+    assert check["status"] == "skipped" and "complex constant" in check["reason"]
+    check = cli("eval", "x*sqrt(-2)", "--x", "1", "-f", "json").json["check"]
+    assert check["method"] == "sympy" and check["status"] == "nondifferentiable"

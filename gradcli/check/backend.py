@@ -1,7 +1,7 @@
 """The two symbolic backends behind one interface, and which one checks an expression.
 
 SymEngine (check/symengine_tree.py) builds, differentiates and evaluates in C++: about a thousand
-times SymPy's pace, and `import symengine` costs a tenth of `import numpy`. SymPy (tree.py,
+times SymPy's pace, and (numpy loaded) `import symengine` adds a fifth of numpy's import. SymPy (tree.py,
 precise.py, printer.py) does what SymEngine cannot do exactly: derivatives of abs, sign,
 heaviside, max and min (the rows with `symengine=False`), exact powers it would evaluate digit by
 digit, and anything whose SymEngine derivative is left unevaluated. With `--check-with auto` an
@@ -67,7 +67,7 @@ def backends(expr, using: str = "auto") -> list[Backend]:
     needs = sorted({node.op.symbol for node in expr.nodes() if not node.op.symengine})
     if using == "symengine":
         if needs:
-            raise Unsupported(f"SymEngine does not differentiate {', '.join(needs)} (--check-with auto uses SymPy)")
+            raise Unsupported(f"SymEngine does not differentiate {', '.join(needs)}; --check-with auto uses SymPy for it")
         return [fast]
     return [_sympy_backend()] if needs else [fast, _sympy_backend()]
 

@@ -41,12 +41,13 @@ def cross_check(result, *, rtol: float = DEFAULT.rtol, atol: float = DEFAULT.ato
 def exactly(work, expr, *, using: str, timeout: float | None, rtol: float, atol: float, settled):
     """(the backend's name, work(backend)) from the first backend for expr that answers exactly,
     all within one deadline; or the Check that says why none did (timeout, error, skipped).
-    Under auto, an answer that is not settled(answer) goes to SymPy too, and SymPy's is the verdict."""
+    Under auto, an answer that is not settled(answer) goes to SymPy too, and SymPy's is the verdict
+    (SymEngine's stands if SymPy then fails or runs out of time)."""
     try:
         tried = backends(expr, using)
     except Unsupported as exc:
         return skipped(str(exc))
-    name = tried[0].name
+    name, unsettled = tried[0].name, None
     try:
         with deadline(timeout):
             for backend in tried[:-1]:
@@ -56,15 +57,16 @@ def exactly(work, expr, *, using: str, timeout: float | None, rtol: float, atol:
                     continue
                 if settled(found):
                     return backend.name, found
+                unsettled = backend.name, found
             name = tried[-1].name
             return name, work(tried[-1])
     except Unsupported as exc:                  # SymEngine alone was asked for
-        return skipped(f"SymEngine cannot do this exactly: {exc} (--check-with auto uses SymPy)")
+        return skipped(f"SymEngine cannot do this exactly: {exc}; --check-with auto uses SymPy for it")
     except CheckTimeout:
-        return Check("timeout", name, reason=f"{EXACT[name]} took longer than {timeout:g} s; raise --check-timeout "
-                     "to wait longer", rtol=rtol, atol=atol)
+        return unsettled or Check("timeout", name, reason=f"{EXACT[name]} took longer than {timeout:g} s; raise "
+                                  "--check-timeout to wait longer", rtol=rtol, atol=atol)
     except NOT_EXACT + SYMPY_FAILS as exc:
-        return failed(exc, rtol, atol, name)
+        return unsettled or failed(exc, rtol, atol, name)
 
 
 def settled(value, reference, got: dict, want: dict) -> bool:
