@@ -41,9 +41,10 @@ def test_tokens_keep_positions_and_reject_what_they_cannot_read():
 
 @settings(max_examples=400, deadline=None)
 @given(text=hostile_text().filter(str.isascii) | st.text(alphabet="ab1.e+-*/^() \t[]',@x", max_size=40))
-def test_the_one_pattern_reader_and_the_character_reader_agree(text):
-    """ASCII text is read by one compiled pattern; any text can be read character by character.
-    On ASCII both give the same tokens, with the same positions, or the same error at the same place."""
+def test_the_ascii_reader_and_the_everyday_notation_reader_agree(text):
+    """ASCII text is read by a loop of its own; any text can be read by the reader that knows
+    everyday notation. On ASCII both give the same tokens, with the same positions, or the same
+    error at the same place."""
     def read(reader):
         try:
             return [(t.kind, t.text, t.start, t.end) for t in reader(text)]
