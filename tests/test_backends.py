@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 from fuzz.strategies import VALID, VALUES, expressions
+from fuzz.strategies import POINT_VALUES, same_verdict
 from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 from test_check import CASES, row_expr
 from test_ops import getattr_op, sample
 
@@ -20,9 +20,7 @@ import gradcli
 from gradcli.check import symengine_tree as st_
 from gradcli.check.backend import backends
 from gradcli.check.cross import cross_check
-from gradcli.check.policy import DEFAULT
 from gradcli.check.tree import diff, element_symbols, scalar_output, to_tree
-from gradcli.check.verdict import close
 from gradcli.engine.backward import gradients
 from gradcli.engine.tensor import Tensor
 from gradcli.ops import TABLE
@@ -83,49 +81,10 @@ def test_rows_left_to_sympy_are_the_ones_symengine_cannot_do(op):
     assert not all(st_.exact(d) for d in derivs), (op.key, derivs)
 
 
-def same_verdict(result):
-    """Both backends' checks of one result: the same status and expected values within the check's
-    tolerance (or both non-finite alike). Returns the auto check.
-
-    One difference is allowed, and only this one: SymPy's formula is 0/0 or 0*inf at the point
-    (a removable singularity: pi*a^pi/a at a = 0) where SymEngine's is finite (pi*a^(pi - 1) = 0)
-    and equal to the engine's gradient, with the output finite. There auto says ok and SymPy
-    nondifferentiable; auto is right."""
-    auto = cross_check(result, timeout=20)
-    sympy = cross_check(result, timeout=20, using="sympy")
-    if "timeout" in (auto.status, sympy.status) or removable(result, auto, sympy):
-        return auto
-    assert auto.status == sympy.status, (result.expr.source, result.values, auto, sympy)
-    assert auto.method in ("symengine", "sympy") and sympy.method == "sympy"
-    if not np.all(np.isfinite(np.asarray(result.value, dtype=np.float64))):
-        return auto     # outside the real domain a formula's value depends on complex branch cuts
-    for name, want in sympy.expected.items():
-        got = np.asarray(auto.expected[name], dtype=np.float64)
-        want = np.asarray(want, dtype=np.float64)
-        finite = np.isfinite(want)
-        assert np.array_equal(np.isfinite(got), finite), (result.expr.source, name, got, want)
-        assert np.all(close(got[finite], want[finite], DEFAULT.rtol, DEFAULT.atol)), (result.expr.source, got, want)
-        assert np.array_equal(np.isnan(got), np.isnan(want)), (result.expr.source, name, got, want)
-    return auto
-
-
-def removable(result, auto, sympy) -> bool:
-    """SymPy's derivative is not finite where SymEngine's finite one agrees with the engine."""
-    if not (auto.method == "symengine" and auto.status == "ok" and sympy.status == "nondifferentiable"):
-        return False
-    if not np.all(np.isfinite(np.asarray(result.value, dtype=np.float64))):
-        return False
-    names = list(sympy.expected)
-    return any(not np.all(np.isfinite(np.asarray(sympy.expected[n], dtype=np.float64))) for n in names) and all(
-        np.all(np.isfinite(np.asarray(auto.expected[n], dtype=np.float64)))
-        and np.all(close(result.grad[n], auto.expected[n], DEFAULT.rtol, DEFAULT.atol)) for n in names)
-
-
-POINTS = st.sampled_from([0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1e-8, 3.0]) | st.floats(-3.0, 3.0)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=expressions(), a=POINTS, b=POINTS, c=POINTS)
+@given(text=expressions(), a=POINT_VALUES, b=POINT_VALUES, c=POINT_VALUES)
 def test_both_backends_give_the_same_verdicts_on_random_expressions(text, a, b, c):
     expr = gradcli.parse(text)
     assume(expr.variables())

@@ -3,8 +3,9 @@
     python tests/fuzz/run.py --minutes 30            # every target, in turn, until time is up
     python tests/fuzz/run.py --minutes 5 --only cli  # one target
 
-Targets: parse, evaluate, check (with the SymPy cross-check), cli (in-process
-runs of `gradcli eval`), batch (in-process batch runs of many lines). Each
+Targets: parse, evaluate, check (with the cross-check), cli (in-process
+runs of `gradcli eval`), batch (in-process batch runs of many lines), backends
+(SymEngine and SymPy give the same verdict on a random expression at a point). Each
 round runs every target with a fresh random seed; a failure prints the
 shrunk input, the seed and the error, and the run goes on. The summary line
 counts examples and failures; the exit code is 1 if anything failed.
@@ -26,8 +27,8 @@ sys.path.insert(0, str(HERE.parent))
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from fuzz.strategies import (cli_answers_cleanly, evaluates_or_fails_cleanly, hostile_text,  # noqa: E402
-                             mutations, parses_or_fails_cleanly)
+from fuzz.strategies import (backends_agree, cli_answers_cleanly, evaluates_or_fails_cleanly,  # noqa: E402
+                             expressions_at_points, hostile_text, mutations, parses_or_fails_cleanly)
 
 
 class Run:
@@ -79,6 +80,7 @@ TARGETS = {
     "cli": (st.tuples(hostile_text(), st.sampled_from(["table", "json", "tsv"])),
             lambda args: cli_answers_cleanly(in_process, *args)),
     "batch": (st.lists(hostile_text(), min_size=1, max_size=20), batch_lines),
+    "backends": (expressions_at_points(), backends_agree),
 }
 
 
@@ -120,7 +122,7 @@ def main() -> int:
             if time.monotonic() >= end:
                 break
             seed = random.randrange(2 ** 32)
-            examples = opts.examples // 10 if name == "check" else opts.examples
+            examples = opts.examples // 10 if name in ("check", "backends") else opts.examples
             started = time.monotonic()
             n, failure = fuzz(name, examples, seed)
             totals[name] += n
