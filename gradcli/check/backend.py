@@ -22,7 +22,7 @@ class Backend(NamedTuple):
     evaluate_at: Callable       # (expression, point) -> float, at high precision
     confirm: Callable           # (expression, point, value) -> the value, or nan where the precision does not settle it
     to_text: Callable           # expression -> gradcli syntax
-    exact: Callable             # derivative -> whether it is a formula (not an unevaluated Derivative)
+    exact: Callable             # a built tree -> whether it and its derivatives can be trusted (no Derivative left)
 
 
 def _sympy_backend() -> Backend:
@@ -70,6 +70,7 @@ def backends(expr, using: str = "auto") -> list[Backend]:
             raise Unsupported(f"SymEngine does not differentiate {', '.join(needs)}; --check-with auto uses SymPy for it")
         return [fast]
     return [_sympy_backend()] if needs else [fast, _sympy_backend()]
+
 
 # What a SymEngine attempt may raise that means, under auto: let SymPy do it.
 NOT_EXACT = (Unsupported, RuntimeError, NotImplementedError)

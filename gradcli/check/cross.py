@@ -74,7 +74,8 @@ def settled(value, reference, got: dict, want: dict) -> bool:
     or SymEngine's, is not. There SymPy decides, for its real assumptions may remove a singularity
     (sqrt(x^2) is abs(x), with derivative sign(x), where SymEngine's x/sqrt(x^2) is 0/0) and its
     branch cuts are the ones the check has always used (((-a)^a)^a at a = 1). Two finite gradients
-    that disagree are a mismatch SymEngine can say (confirmed at four times the precision)."""
+    that disagree are a mismatch SymEngine can say (evaluated again at four and eight times the
+    precision)."""
     if not (all_finite(value) or all_finite(reference)):
         return True
     return all(all_finite(got[n]) and all_finite(w) for n, w in want.items())
