@@ -87,16 +87,17 @@ def _shapes(words) -> dict:
     return found
 
 
-def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None, check_with=None,
-          fmt="table", jobs=None) -> int:
+def batch(files: list, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None,
+          check_with=None, fmt="table", jobs=None) -> int:
     """Run many jobs: one record per job, in input order, as soon as each is ready."""
     from gradcli.cli.runs import batch_run
-    failed = batch_run(files or ["-"], bindings, names(wrt), check, _policy(rtol, atol, check_timeout, check_with), fmt, jobs)
+    policy = _policy(rtol, atol, check_timeout, check_with)
+    failed = batch_run(files or ["-"], bindings, names(wrt), check, policy, fmt, jobs)
     return EXIT_MISMATCH if failed else EXIT_OK
 
 
-def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None, check_with=None,
-            fmt="table") -> int:
+def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None,
+            check_with=None, fmt="table") -> int:
     """The Hessian of EXPR at a point, by differentiating the engine's gradient again."""
     from gradcli import render
     from gradcli.derivatives import hessian
@@ -107,8 +108,8 @@ def hessian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=
     return _code(verdict)
 
 
-def jacobian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None, check_with=None,
-             fmt="table") -> int:
+def jacobian(expr: str, bindings: dict, *, wrt=None, check=True, rtol=None, atol=None, check_timeout=None,
+             check_with=None, fmt="table") -> int:
     """The Jacobian of EXPR: a row per output element, a column per variable element."""
     from gradcli import render
     from gradcli.derivatives import jacobian, labels_of
