@@ -10,6 +10,7 @@ expression goes to SymEngine unless it needs SymPy; `symengine` or `sympy` ask f
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from typing import Callable, NamedTuple
 
 from gradcli.check.symengine_tree import Unsupported
@@ -25,29 +26,25 @@ class Backend(NamedTuple):
     exact: Callable             # a built tree -> whether it and its derivatives can be trusted (no Derivative left)
 
 
+@lru_cache(maxsize=None)
 def _sympy_backend() -> Backend:
     from gradcli.check import precise, printer, tree
     return Backend("sympy", tree.sympy, precise.point_of, precise.evaluate_at, lambda e, point, value: value,
                    printer.to_text, lambda d: True)
 
 
-_SYMENGINE: list = []
-
-
+@lru_cache(maxsize=None)
 def _symengine_backend() -> Backend | None:
     """SymEngine's backend, or None where symengine cannot be imported (said once, on stderr)."""
-    if not _SYMENGINE:
-        try:
-            import symengine as se
-        except ImportError as exc:
-            sys.stderr.write(f"gradcli: symengine cannot be imported ({exc}); the check uses SymPy\n")
-            _SYMENGINE.append(None)
-            return None
-        from gradcli.check import symengine_tree as st
-        module = st.Module(se)
-        _SYMENGINE.append(Backend("symengine", lambda: module, lambda values, symbols: st.point_of(se, values, symbols),
-                                  st.evaluate_at, st.confirm, st.to_text, st.exact))
-    return _SYMENGINE[0]
+    try:
+        import symengine as se
+    except ImportError as exc:
+        sys.stderr.write(f"gradcli: symengine cannot be imported ({exc}); the check uses SymPy\n")
+        return None
+    from gradcli.check import symengine_tree as st
+    module = st.Module(se)
+    return Backend("symengine", lambda: module, lambda values, symbols: st.point_of(se, values, symbols),
+                   st.evaluate_at, st.confirm, st.to_text, st.exact)
 
 
 def prepare(using: str = "auto") -> None:
