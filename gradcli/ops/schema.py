@@ -39,6 +39,15 @@ A row (`Op`) has these fields; the first five are positional, the rest keywords:
              which gradient gradcli uses there (the cross-check reports these
              points as nondifferentiable rather than as a mismatch)
     leaf     for the rows without inputs: NUMBER, CONSTANT or VARIABLE
+    keywords the keyword arguments a call may give, name -> default: {"axis": None,
+             "keepdims": False}. Their values are literals (an integer, a number, a tuple
+             of integers), fixed when parsed; they reach forward, the rules and the builder
+             as keyword attrs. A default is not stored: a call that leaves it out is the
+             call without it.
+    statics  names of positional arguments after the `arity` inputs that are literals
+             too (reshape(x, (2, 3)): ("shape",)); a row with statics is chosen only
+             when those arguments are literals, so clip(x, 0, 1) and clip(x, lo, hi) can
+             be two rows of one name
 
 Binding powers: loosest first, + - (1) < * / @ (3) < unary - and √ (5) < ^
 (right, 7) < postfix ' and [] (9).
@@ -132,6 +141,8 @@ class Op:
     kink: Kink | None = field(default=None, compare=False)
     saves: str | tuple = "all"
     leaf: str | None = None
+    keywords: dict | None = field(default=None, compare=False)
+    statics: tuple = ()
 
     @property
     def is_variable(self) -> bool:
