@@ -109,12 +109,14 @@ def parse_where(text: str, base: int) -> tuple[dict, dict, dict]:
 
 
 def _find_where(text: str) -> int:
-    """Offset of the word `where` in text, or -1 (str.find: a long line is scanned at C speed)."""
+    """Offset of the keyword `where` that starts the bindings, or -1: the word, not followed by
+    '(' (that is the function where(cond, a, b)). str.find: a long line is scanned at C speed."""
     i = text.find("where")
     while i >= 0:
         before = text[i - 1] if i else " "
         after = text[i + 5] if i + 5 < len(text) else " "
-        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_") \
+                and not text[i + 5:].lstrip().startswith("("):
             return i
         i = text.find("where", i + 1)
     return -1

@@ -29,6 +29,7 @@ class Note:
     """A warning about the computation (not an error): message and where."""
     message: str
     span: Span | None = None
+    trap: dict | None = None        # a nan gradient from a branch not taken (traps.py): its node id and fix
 
 
 @dataclass
@@ -138,6 +139,9 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
             found = _through_tensors(run, nodes, leaves, retain_grad, start) if record else \
                 _through_expression(run, nodes, needs, start)
             grads = _leaf_grads(wrt_names, bound, found, notes)
+            if not all(finite(g) for g in grads.values()):
+                from gradcli.traps import find
+                notes.extend(Note(t.message, t.node.span, t.record()) for t in find(nodes, bound, wrt_names))
     return Result(expr=expr, value=_plain(data), grad=grads, values=bound, variables=names, wrt=wrt_names,
                   notes=notes, seed=seed, nodes=nodes,
                   tensors=[run.values[n.id] for n in nodes] if record else None,

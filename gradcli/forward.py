@@ -56,7 +56,7 @@ def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs
             except (ValueError, IndexError, MemoryError, GradcliError) as exc:
                 raise located(node, inputs, exc) from None
             if kinks and op.kink is not None and (needs is None or node in needs):
-                if op.kink.where(*[a.data for a in inputs] if recorded else inputs):
+                if op.kink.where(*[a.data for a in inputs] if recorded else inputs, **node.kw):
                     met.append((node, op.kink.convention))
             if drop:
                 for a in args:
@@ -110,8 +110,9 @@ def gradient_paths(nodes: list[Expr], wanted: set) -> set[Expr]:
             if node.kw["name"] in wanted:
                 needs.add(node)
             continue
-        for a in node.args:
-            if a in needs:
+        op = node.op
+        for i, a in enumerate(node.args):
+            if a in needs and op.flows(i):
                 needs.add(node)
                 break
     return needs
@@ -130,4 +131,12 @@ def located(node: Expr, args: list, exc: Exception) -> GradcliError:
         f"shapes {' and '.join(map(str, shapes))} do not fit '{op.symbol}'"
     hint = op.hint or ("arrays must have equal shapes or shapes that broadcast (numpy rules)"
                        if op.elementwise else None)
-    return ShapeError(message, node.span, source=node.source, hint=hint)
+    span = node.span
+    if isinstance(exc, np.exceptions.AxisError) or message.startswith("axis"):     # under the axis= written
+        ndim = len(shapes[0]) if shapes else 0
+        if not op.explain:
+            message = f"axis {node.kw.get('axis')} is out of range for shape {shapes[0]} ({ndim} ax{'is' if ndim == 1 else 'es'})"
+        hint = ("a number has no axes" if ndim == 0 else "its one axis is 0 (or -1)" if ndim == 1 else
+                f"axes count from 0 to {ndim - 1}, or from -1 (the last) back to -{ndim}")
+        span = (node.parts or {}).get("axis", span)
+    return ShapeError(message, span, source=node.source, hint=hint)

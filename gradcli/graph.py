@@ -154,8 +154,8 @@ def apply(op, *inputs, **attrs) -> Node:
     xs = tuple(x if isinstance(x, Node) else make(cls, as_array(x)) for x in inputs)
     data = op.forward(*[x.data for x in xs], **attrs)
     if _state["grad_enabled"]:
-        for x in xs:
-            if x.requires_grad:
+        for i, x in enumerate(xs):
+            if x.requires_grad and op.flows(i):
                 return make(cls, data, True, Function(op, xs, attrs))
     return make(cls, data)
 

@@ -53,8 +53,9 @@ def test_row_matches_sympy(op, shapes, attrs, seed):
     grads = gradients(out, Tensor(g))
     for name, x, leaf in zip(names, xs, leaves):
         want = np.vectorize(lambda s: evaluate_at(f.diff(s), point), otypes=[float])(symbols[name])
-        np.testing.assert_allclose(grads[leaf].data, want, rtol=1e-11, atol=1e-13,
-                                   err_msg=f"{op.key} d/d{name}: engine {grads[leaf].data} vs SymPy {want}")
+        engine = grads[leaf].data if leaf in grads else np.zeros(np.shape(x))    # none flows: 0
+        np.testing.assert_allclose(engine, want, rtol=1e-11, atol=1e-13,
+                                   err_msg=f"{op.key} d/d{name}: engine {engine} vs SymPy {want}")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,7 +73,7 @@ def test_random_expressions_engine_equals_sympy_and_finite_differences(text, a, 
     # At a kink (0^a, a tie) SymPy and gradcli may legitimately differ: the check must say so.
     assert check.status == ("nondifferentiable" if check.conventions else "ok"), (text, values, result.grad, check)
     fd = finite_difference_check(result, rtol=1e-9, atol=1e-9)
-    assert fd.status == "ok", (text, values, result.grad, fd)
+    assert fd.status == ("nondifferentiable" if fd.conventions else "ok"), (text, values, result.grad, fd)
 
 
 @pytest.mark.parametrize("using", ["auto", "symengine", "sympy"])

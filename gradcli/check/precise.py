@@ -89,6 +89,13 @@ def _value(e, point: dict, memo: dict):
             value = mp.inf if (abs(base) > 1) == (exp > 0) else mp.mpf(0)
         else:
             value = mp.power(base, exp) if base >= 0 or exp == int(exp) else mp.power(mp.mpc(base), exp)
+    elif e.is_Relational:
+        value = _holds(e, point, memo)
+    elif e.is_Piecewise:
+        value = next((_value(piece, point, memo) for piece, cond in e.args
+                      if cond is sympy().true or (cond is not sympy().false and _holds(cond, point, memo))), None)
+        if value is None:
+            raise _Unknown(e)
     elif type(e).__name__ in _functions():
         value = _functions()[type(e).__name__](*(_value(a, point, memo) for a in e.args))
     elif e is sympy().pi:
@@ -101,9 +108,31 @@ def _value(e, point: dict, memo: dict):
     return value
 
 
+_RELATIONS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+              ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def _holds(e, point: dict, memo: dict) -> bool:
+    """A comparison at the point, as numpy decides it: with a value not real (nan, complex),
+    every comparison is false but !=."""
+    import mpmath as mp
+    if e is sympy().true or e is sympy().false:
+        return bool(e)
+    try:
+        a, b = (_value(x, point, memo) for x in e.args)
+    except (ValueError, ZeroDivisionError, OverflowError):     # a side with no value (0/0): nan
+        return e.rel_op == "!="
+    if any(isinstance(v, mp.mpc) and v.imag != 0 or mp.isnan(v) for v in (a, b)):
+        return e.rel_op == "!="
+    return _RELATIONS[e.rel_op](mp.re(a), mp.re(b))
+
+
 def _evalf_at(e, point: dict) -> float:
     sp = sympy()
-    value = e.xreplace(point).evalf(PRECISION)
+    try:
+        value = e.xreplace(point).evalf(PRECISION)
+    except TypeError:           # a comparison SymPy cannot make at the point (with nan): no value
+        return math.nan
     if value in (sp.oo, -sp.oo, sp.zoo):
         return _special(value)
     if value.is_real is False or value.has(sp.I):

@@ -87,6 +87,28 @@ def _printer_class():
         def _print_NegativeInfinity(self, expr):
             return "-inf"
 
+        def _print_Piecewise(self, expr):
+            # Piecewise((a, c1), (b, c2), (d, True)) is where(c1, a, where(c2, b, d))
+            *pieces, (last, cond) = expr.args
+            text = self._print(last) if cond is sympy().true else "nan"
+            if cond is not sympy().true:
+                pieces.append((last, cond))
+            for value, cond in reversed(pieces):
+                condition = self._print(cond)
+                if cond.is_Relational:
+                    condition = condition[1:-1]
+                text = f"where({condition}, {self._print(value)}, {text})"
+            return text
+
+        def _print_Relational(self, expr):
+            return f"({self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)})"
+
+        def _print_BooleanTrue(self, expr):
+            return "1"
+
+        def _print_BooleanFalse(self, expr):
+            return "0"
+
     for head, op in heads().items():
         if head != op.symbol:           # SymPy names it otherwise: print the row's own name
             setattr(GradcliPrinter, f"_print_{head}", _spelled(op.symbol, op.arity))

@@ -171,9 +171,26 @@ def _spell(e) -> tuple[str, int]:
         return _product(e)
     if e.is_Pow:
         return _power(e)
+    if kind == "Piecewise":                     # Piecewise((a, c), (b, True)) is where(c, a, b)
+        args = e.args
+        text = "nan" if type(args[-1]).__name__ != "BooleanTrue" else _text(args[-2])[0]
+        pairs = list(zip(args[0::2], args[1::2]))
+        if type(args[-1]).__name__ == "BooleanTrue":
+            pairs = pairs[:-1]
+        for value, cond in reversed(pairs):
+            text = f"where({_text(cond)[0].removeprefix('(').removesuffix(')') if type(cond).__name__ in RELATIONS else _text(cond)[0]}, {_text(value)[0]}, {text})"
+        return text, ATOM
+    if kind in RELATIONS:
+        lhs, rhs = e.args
+        return f"({_text(lhs)[0]} {RELATIONS[kind]} {_text(rhs)[0]})", ATOM
+    if kind in ("BooleanTrue", "BooleanFalse"):
+        return ("1" if kind == "BooleanTrue" else "0"), ATOM
     if e.is_Function:
         return f"{kind}({', '.join(_text(a)[0] for a in e.args)})", ATOM
     raise Unsupported(f"no gradcli spelling for {kind}")
+
+
+RELATIONS = {"StrictLessThan": "<", "LessThan": "<=", "Equality": "==", "Unequality": "!="}
 
 
 def _number(e) -> tuple[str, int]:

@@ -29,7 +29,7 @@ def paused_gc():
 
 class Expr:
     """One node: an op-table row applied to argument nodes, with static attrs."""
-    __slots__ = ("op", "args", "attrs", "span", "source", "id", "_nodes", "kw")
+    __slots__ = ("op", "args", "attrs", "span", "source", "id", "_nodes", "kw", "parts")
 
     def __init__(self, op, args: tuple["Expr", ...], attrs: tuple, span: Span, source: str, id: int):
         self.op = op
@@ -40,6 +40,7 @@ class Expr:
         self.id = id
         self._nodes = None
         self.kw = dict(attrs)           # the attrs as keyword arguments (read-only by convention)
+        self.parts = None               # keyword -> its span in the text (axis=0), where one was written
 
     @property
     def text(self) -> str:

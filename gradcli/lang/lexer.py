@@ -35,7 +35,7 @@ class Token:
 
 def _operator_tokens() -> tuple[frozenset, frozenset]:
     """The one-character and the longer operator tokens: brackets, and every form in the op table."""
-    tokens = {"(", ")", ",", "[", "]", "+"}
+    tokens = {"(", ")", ",", "[", "]", "+", "=", ":"}     # = for keyword arguments, : for slices
     for op in TABLE:
         tokens.update(form.token for form in op.forms if isinstance(form, (Infix, Prefix, Postfix)))
     return frozenset(t for t in tokens if len(t) == 1), frozenset(t for t in tokens if len(t) > 1)
@@ -58,10 +58,12 @@ def tokenize(source: str) -> list[Token]:
         ch = source[pos]
         if ch in SPACES:
             pos += 1
-        elif ch in _PUNCT:
+        elif ch in _PUNCT or ch in _LONG_STARTS:
             text = ch
-            if ch in _LONG_STARTS:                  # ** (the longer tokens of the op table)
+            if ch in _LONG_STARTS:                  # ** <= == != (the longer tokens of the op table)
                 text = next((t for t in _LONG if source.startswith(t, pos)), ch)
+                if text not in _PUNCT and text not in _LONG:
+                    raise _bad_character(source, pos)       # ! alone
             append(Token("op", text, pos, pos + len(text)))
             pos += len(text)
         else:
@@ -101,6 +103,12 @@ def _bad_character(source: str, pos: int) -> ParseError:
     hint = None
     if ch in "\"`":
         hint = "strings are not part of the language; ' is the transpose"
-    elif ch in "{};:=.!&|<>%#$?\\":
-        hint = "operators are + - * / @ ^ ** and postfix ' (transpose)"
+    elif ch == "!":
+        hint = "!= compares; for 'not', write 1 - (a < b)"
+    elif ch in "&|":
+        hint = "for 'and', multiply comparisons: (a < b) * (b < c); for 'or', max(a < b, b < c)"
+    elif ch == "%":
+        hint = "write mod(a, b)"
+    elif ch in "{};.#$?\\":
+        hint = "operators are + - * / @ ^ **, comparisons < <= > >= == !=, and postfix ' (transpose)"
     return ParseError(f"unexpected character {ch!r}", Span(pos, pos + 1), source=source, hint=hint)

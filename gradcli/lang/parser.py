@@ -1,12 +1,15 @@
 """The Pratt parser: tokens -> Expr. Binding powers and function names come from the op table."""
 from __future__ import annotations
 
+import re
 import sys
 
 from gradcli.errors import ParseError, Span, close_matches
 from gradcli.lang.expr import Builder, Expr, paused_gc
 from gradcli.lang.lexer import Token, tokenize
 from gradcli.ops import CONST, CONSTANTS, NUM, OPS, TABLE, VAR, Infix, Postfix, Prefix, functions
+from gradcli.ops.numeric import Slice
+from gradcli.ops.schema import AXIS, FLAG, INTEGER, NUMBER_KW, SHAPE
 
 MAX_DEPTH = 1000          # nesting levels: parentheses, brackets, calls, right-associative ^ chains
 MAX_LENGTH = 2_000_000    # characters in one expression
@@ -27,6 +30,8 @@ def _operator_tables():
 
 
 INFIX, PREFIX, POSTFIX = _operator_tables()
+CHAINS = {token: form.chains for op in TABLE for form in op.forms if isinstance(form, Infix)
+          for token in (form.token,)}
 FUNCTIONS = functions()
 
 
@@ -74,7 +79,12 @@ class Parser:
         if tok.kind != "end":
             if tok.text in (")", "]"):
                 raise self.error(f"unmatched '{tok.text}'", tok)
-            raise self.error(f"unexpected {_describe(tok)}", tok)
+            hint = None
+            if tok.text == "=":
+                hint = "== compares two values; name=value is a keyword argument of a call, like sum(x, axis=0)"
+            elif tok.text == ":":
+                hint = "a slice is written inside an index: x[1:3]"
+            raise self.error(f"unexpected {_describe(tok)}", tok, hint=hint)
         node.keep_nodes(self.build.table.values())
         return node
 
@@ -91,6 +101,7 @@ class Parser:
             raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", self.peek())
         lhs, span = self.prefix()
         tokens, make = self.tokens, self.build.make
+        compared = None             # the comparison this level has made, if any (they do not chain)
         while True:
             tok = tokens[self.pos]
             if tok.kind != "op":
@@ -116,7 +127,13 @@ class Parser:
                 after = tokens[self.pos]
                 if after.kind == "end" or after.text in (")", "]", ","):
                     raise self.error(f"expected an expression after '{text}', found {_describe(after)}", after)
+                if not CHAINS[text]:
+                    if compared is not None:
+                        self.chained(compared, span, tok)
+                    compared = (span, tok)
                 rhs, rspan = self.expr_bp(r_bp)
+                if compared is not None and compared[1] is tok:
+                    compared = (span, tok, rspan)
                 span = Span(span.start, rspan.end)
                 lhs = make(op, (lhs, rhs), span)
             elif text == "(":
@@ -125,6 +142,18 @@ class Parser:
                 break
         self.depth -= 1
         return lhs, span
+
+    def chained(self, compared: tuple, span: Span, tok: Token):
+        """a < b < c: an error that says how to write what it likely means."""
+        first, op1, middle = compared
+        left = self.source[first.start:first.end]
+        mid = self.source[middle.start:middle.end]
+        m = re.match(r"\s*([\w.]+)", self.source[tok.end:])
+        right = m.group(1) if m else "c"
+        if len(left) + len(mid) + len(right) > 40:
+            left, mid, right = "a", "b", "c"
+        raise self.error(f"comparisons do not chain: '{op1.text}' and then '{tok.text}'", tok,
+                         hint=f"to test both, multiply them: ({left} {op1.text} {mid}) * ({mid} {tok.text} {right})")
 
     def missing_operator(self, span: Span, tok: Token):
         left = self.source[span.start:span.end]
@@ -204,14 +233,135 @@ class Parser:
             raise self.error(f"expected ',' or '{close}' to close '{open_tok.text}', found {_describe(tok)}", tok)
 
     def call(self, name_tok: Token, rows) -> tuple[Expr, Span]:
-        args, inner = self.arguments(self.advance(), ")")
+        """name(args, keyword=literal, ...): the row of that name the arguments fit."""
+        open_tok = self.advance()
+        args: list[tuple[object, Span]] = []        # (Expr or a literal tuple, span)
+        keywords: dict[str, tuple[object, Span, Token]] = {}
+        if self.peek().text == ")" and self.peek().kind == "op":
+            inner = Span(open_tok.start, self.advance().end)
+        else:
+            while True:
+                tok = self.peek()
+                if tok.kind == "name" and self.tokens[self.pos + 1].text == "=":
+                    self.pos += 2
+                    value, vspan = self.literal()
+                    if tok.text in keywords:
+                        raise self.error(f"keyword '{tok.text}' is given twice", Span(tok.start, vspan.end))
+                    keywords[tok.text] = (value, Span(tok.start, vspan.end), tok)
+                else:
+                    if keywords:
+                        raise self.error("a positional argument cannot follow a keyword argument", tok,
+                                         hint="put the keyword arguments last: " + name_tok.text + "(x, axis=0)")
+                    args.append(self.argument())
+                tok = self.peek()
+                if tok.text == "," and tok.kind == "op":
+                    self.advance()
+                    continue
+                if tok.text == ")" and tok.kind == "op":
+                    inner = Span(open_tok.start, self.advance().end)
+                    break
+                raise self.error(f"expected ',' or ')' to close '(', found {_describe(tok)}", tok)
         span = Span(name_tok.start, inner.end)
-        for op in rows:
-            if op.arity == len(args):
-                return self.build.make(op, tuple(a for a, _ in args), span), span
-        counts = " or ".join(str(n) for n in sorted(op.arity for op in rows))
+        op, attrs = self.choose(name_tok, rows, args, span, set(keywords))
+        for key, (value, kspan, ktok) in keywords.items():
+            attrs[key] = self.keyword(op, name_tok.text, key, value, kspan, ktok.span)
+        inputs = args if op.arity is None else args[:op.arity]
+        node = self.build.make(op, tuple(a for a, _ in inputs), span, **attrs)
+        if keywords and node.parts is None:
+            node.parts = {key: kspan for key, (_, kspan, _) in keywords.items()}
+        return node, span
+
+    def argument(self) -> tuple[object, Span]:
+        """An argument: an expression, or a tuple of integers such as (2, 3) (a shape, axes)."""
+        tok = self.peek()
+        if tok.text == "(" and tok.kind == "op":
+            start = self.pos
+            try:
+                value, span = self.literal()
+            except ParseError:
+                value = None
+            if isinstance(value, tuple) and self.peek().text in (",", ")"):
+                return value, span
+            self.pos = start
+        return self.expr_bp(0)
+
+    def literal(self) -> tuple[object, Span]:
+        """A keyword's value: a number (-2, 0.5), True/False, or a tuple of them: (0, 1), (3,)."""
+        tok = self.advance()
+        if tok.text == "(" and tok.kind == "op":
+            items = []
+            while not (self.peek().text == ")" and self.peek().kind == "op"):
+                items.append(self.literal()[0])
+                if self.peek().text == "," and self.peek().kind == "op":
+                    self.advance()
+                elif not (self.peek().text == ")" and self.peek().kind == "op"):
+                    raise self.error(f"expected ',' or ')' in a tuple, found {_describe(self.peek())}", self.peek())
+            close = self.advance()
+            return tuple(items), Span(tok.start, close.end)
+        sign = 1
+        start = tok
+        if tok.text == "-" and tok.kind == "op":
+            sign, tok = -1, self.advance()
+        if tok.kind == "num":
+            value = sign * float(tok.text)
+            return (int(value) if value == int(value) and abs(value) < 2 ** 53 else value), Span(start.start, tok.end)
+        if tok.kind == "name" and tok.text in ("True", "False", "true", "false") and sign == 1:
+            return int(tok.text in ("True", "true")), tok.span
+        raise self.error(f"expected a literal value, found {_describe(tok)}", tok,
+                         hint="a keyword takes a number (slope=0.2), an integer (axis=-1, ddof=1, keepdims=1) "
+                              "or a tuple of integers (axis=(0, 1))")
+
+    def choose(self, name_tok: Token, rows, args: list, span: Span, named: set) -> tuple[object, dict]:
+        """The row the arguments fit, and the attrs from its literal positional arguments (those
+        given by name, in named, are the keywords')."""
+        n = len(args)
+        for op in sorted(rows, key=lambda op: not op.statics):     # a row taking literals first
+            statics = [s for s in op.statics if s not in named]
+            if op.arity is None:
+                fits = n >= 1
+            else:
+                fits = op.arity + len(statics) == n
+            if not fits:
+                continue
+            inputs = args if op.arity is None else args[:op.arity]
+            if any(isinstance(a, tuple) for a, _ in inputs):
+                continue
+            attrs = {}
+            for name, (arg, aspan) in zip(statics, args[op.arity:]):
+                value = arg if isinstance(arg, tuple) else _literal_of(arg)
+                if value is None:
+                    break
+                attrs[name] = self.keyword(op, name_tok.text, name, value, aspan)
+            else:
+                return op, attrs
+        for arg, aspan in args:
+            if isinstance(arg, tuple):
+                raise self.error(f"{name_tok.text}() does not take a tuple here", aspan,
+                                 hint="a tuple of integers is a shape or axes: reshape(x, (2, 3)), sum(x, axis=(0, 1))")
+        counts = " or ".join(str(op.arity + len(op.statics)) if op.arity is not None else "1 or more"
+                             for op in sorted(rows, key=lambda op: op.arity or 0))
         plural = "s" if counts != "1" else ""
-        raise self.error(f"{name_tok.text}() takes {counts} argument{plural}, got {len(args)}", span)
+        literal = [op for op in rows if op.statics and op.arity + len(op.statics) == n]
+        if literal:
+            op = literal[0]
+            kinds = " or ".join(sorted({_KINDS[(op.keywords or {}).get(s, NUMBER_KW)] for s in op.statics}))
+            raise self.error(f"{name_tok.text}()'s {' and '.join(op.statics)} must be literal values here", span,
+                             hint=f"write {kinds}")
+        raise self.error(f"{name_tok.text}() takes {counts} argument{plural}, got {n}", span)
+
+    def keyword(self, op, fname: str, key: str, value, span: Span, key_span: Span | None = None) -> object:
+        """A keyword's value, checked against the kind the row declares for it."""
+        kinds = op.keywords or {}
+        if key not in kinds:
+            known = list(kinds)
+            if not known:
+                raise self.error(f"{fname}() takes no keyword arguments", span)
+            close = close_matches(key, known, n=1, cutoff=0.5)
+            hint = (f"did you mean {close[0]}? " if close else "") + f"{fname}() takes {', '.join(known)}"
+            raise self.error(f"{fname}() has no keyword '{key}'", key_span or span, hint=hint)
+        return _checked(kinds[key], key, value, lambda message: self.error(message, span,
+                                                                           hint=f"{key} is {_KINDS[kinds[key]]}"))
+
 
     def array(self, open_tok: Token) -> tuple[Expr, Span]:
         args, span = self.arguments(open_tok, "]")
@@ -220,12 +370,43 @@ class Parser:
         return self.build.make(OPS["stack"], tuple(a for a, _ in args), span), span
 
     def index(self, target: Expr, tspan: Span, open_tok: Token) -> tuple[Expr, Span]:
-        args, ispan = self.arguments(open_tok, "]")
-        if not args:
-            raise self.error("an index needs at least one integer, like x[0]", ispan)
-        index = tuple(self.integer(a, aspan) for a, aspan in args)
-        span = Span(tspan.start, ispan.end)
-        return self.build.make(OPS["index"], (target,), span, index=index), span
+        """x[1], M[0, 1], M[0] (a row), x[1:3], x[::-1], M[:, 0]: integers and start:stop:step."""
+        parts = []
+        if self.peek().text == "]" and self.peek().kind == "op":
+            raise self.error("an index needs at least one integer or slice, like x[0] or x[1:3]",
+                             Span(open_tok.start, self.peek().end))
+        while True:
+            parts.append(self.index_part())
+            tok = self.peek()
+            if tok.text == "," and tok.kind == "op":
+                self.advance()
+                continue
+            if tok.text == "]" and tok.kind == "op":
+                close = self.advance()
+                break
+            raise self.error(f"expected ',' or ']' to close '[', found {_describe(tok)}", tok)
+        span = Span(tspan.start, close.end)
+        return self.build.make(OPS["index"], (target,), span, index=tuple(parts)), span
+
+    def index_part(self):
+        """One position of an index: an integer, or a slice start:stop:step (each optional)."""
+        tok = self.peek()
+        if tok.kind == "end" or (tok.kind == "op" and tok.text in ("]", ",")):
+            raise self.error("an index needs an integer or a slice at each position, like x[0] or x[1:3]", tok)
+        start = None if tok.text == ":" else self.integer(*self.expr_bp(0))
+        if self.peek().text != ":":
+            return start
+        bounds = [start]
+        for _ in range(2):                     # :stop, then :step
+            if self.peek().text != ":":
+                break
+            self.advance()
+            after = self.peek()
+            bounds.append(None if after.text in (":", ",", "]") else self.integer(*self.expr_bp(0)))
+        if len(bounds) == 3 and bounds[2] == 0:
+            raise self.error("a slice's step cannot be 0", Span(tok.start, self.peek().start),
+                             hint="x[::2] takes every second element, x[::-1] reverses")
+        return Slice(*bounds)
 
     def integer(self, node: Expr, span: Span) -> int:
         """An index: an integer literal, possibly negative (counts from the end)."""
@@ -234,8 +415,41 @@ class Parser:
             sign, node = -1, node.args[0]
         value = node.kw.get("value") if node.op is NUM else None
         if value is None or not abs(value) < 2 ** 53 or value != int(value):
-            raise self.error("an index must be an integer literal, like x[0] or x[-1]", span)
+            raise self.error("an index must be an integer literal, like x[0] or x[-1]", span,
+                             hint="a slice is start:stop:step, like x[1:3] or x[::-1]")
         return sign * int(value)
+
+
+def _literal_of(node) -> object:
+    """The number a literal argument is (2, -0.5), or None for an expression of variables."""
+    sign = 1
+    if isinstance(node, Expr) and node.op is PREFIX["-"][0]:
+        sign, node = -1, node.args[0]
+    if isinstance(node, Expr) and node.op is NUM:
+        value = sign * node.kw["value"]
+        return int(value) if value == int(value) and abs(value) < 2 ** 53 else value
+    return None
+
+
+_KINDS = {AXIS: "an integer or a tuple of integers, like axis=0, axis=-1 or axis=(0, 1)",
+          FLAG: "0 or 1", INTEGER: "an integer", NUMBER_KW: "a number", SHAPE: "a tuple of integers, like (2, 3)"}
+
+
+def _checked(kind: str, key: str, value, error) -> object:
+    """A literal as the kind of value a keyword takes: an axis, a flag, a shape, ..."""
+    def integer(v):
+        return isinstance(v, int)
+    if kind == AXIS and (integer(value) or (isinstance(value, tuple) and value and all(map(integer, value)))):
+        return value
+    if kind == FLAG and value in (0, 1) and integer(value):
+        return bool(value)
+    if kind == INTEGER and integer(value):
+        return value
+    if kind == NUMBER_KW and not isinstance(value, tuple):
+        return float(value)
+    if kind == SHAPE and (integer(value) or (isinstance(value, tuple) and all(map(integer, value)))):
+        return (value,) if integer(value) else value
+    raise error(f"{key} must be {_KINDS[kind]}")
 
 
 def similar_functions(name: str) -> list[str]:

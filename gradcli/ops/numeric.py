@@ -2,8 +2,48 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
+
+
+class Slice(NamedTuple):
+    """start:stop:step of an index, as a hashable value (an Expr's attrs are hashed)."""
+    start: int | None = None
+    stop: int | None = None
+    step: int | None = None
+
+
+def numpy_index(index: tuple) -> tuple:
+    """An index attr as numpy takes it: integers, slices, and ... (Ellipsis)."""
+    return tuple(slice(*i) if isinstance(i, Slice) else i for i in index)
+
+
+def index_text(index: tuple) -> str:
+    """An index attr as written: [1:3, 0], [::-1]."""
+    def one(i):
+        if not isinstance(i, Slice):
+            return "..." if i is Ellipsis else str(i)
+        text = f"{'' if i.start is None else i.start}:{'' if i.stop is None else i.stop}"
+        return text + ("" if i.step is None else f":{i.step}")
+    return "[" + ", ".join(map(one, index)) + "]"
+
+
+def explain_index(shapes, index) -> str:
+    shape = shapes[0]
+    if shape == ():
+        return f"a number cannot be indexed: {index_text(index)} needs an array"
+    positions = sum(1 for i in index if i is not Ellipsis)
+    if positions > len(shape):
+        axes = f"{len(shape)} ax{'is' if len(shape) == 1 else 'es'}"
+        return f"index {index_text(index)} has {positions} positions, but shape {shape} has {axes}"
+    return f"index {index_text(index)} is out of range for shape {shape}"
+
+
+def flip(axis: int, ndim: int) -> tuple:
+    """The index that reverses one axis: x[..., ::-1, :] for axis -2."""
+    a = axis % ndim
+    return (Slice(),) * a + (Slice(None, None, -1),)
 
 
 def matmul(a, b):
@@ -29,24 +69,137 @@ def sum_to(x, shape):
 def scatter(g, index, shape):
     """Zeros of `shape` with g at `index`: the gradient of x[index]."""
     out = np.zeros(shape)
-    out[index] = g
+    out[numpy_index(index)] = g
     return out
 
 
-def stack(*xs):
-    return np.stack(xs)
+def index(x, index):
+    return x[numpy_index(index)]
 
 
-def softmax(x):
-    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+def stack(*xs, axis=0):
+    return np.stack(xs, axis=axis)
 
 
-def logsumexp(x):
-    m = np.max(x)
-    if not np.isfinite(m):
-        return np.float64(m) if m == -np.inf or np.isnan(m) else np.log(np.sum(np.exp(x)))
-    return m + np.log(np.sum(np.exp(x - m)))
+def explain_stack(shapes, axis=0) -> str:
+    if len(set(shapes)) > 1:
+        return f"stacked arrays must have one shape; these have {', '.join(map(str, shapes))}"
+    return f"axis {axis} is out of range for stacking arrays of shape {shapes[0]}"
+
+
+def concat(*xs, axis=0):
+    if any(np.ndim(x) == 0 for x in xs):
+        raise ValueError("concat joins arrays, not numbers")
+    return np.concatenate(xs, axis=axis)
+
+
+def explain_concat(shapes, axis=0) -> str:
+    if any(s == () for s in shapes):
+        return "concat joins arrays along an axis; a number has none (use [a, b] or stack for numbers)"
+    if len({len(s) for s in shapes}) > 1:
+        return f"concat joins arrays with the same number of axes; these have shapes {', '.join(map(str, shapes))}"
+    ndim = len(shapes[0])
+    if not -ndim <= axis < ndim:
+        return f"axis {axis} is out of range for shapes with {ndim} ax{'is' if ndim == 1 else 'es'}"
+    return (f"concat along axis {axis} needs the other sizes to agree; the shapes are "
+            f"{', '.join(map(str, shapes))}")
+
+
+def outer(a, b):
+    return np.outer(a, b)
+
+
+def diag(x):
+    if np.ndim(x) not in (1, 2):
+        raise ValueError("diag takes a vector or a matrix")
+    return np.diag(x)
+
+
+def trace(x):
+    if np.ndim(x) != 2:
+        raise ValueError("trace takes a matrix")
+    return np.float64(np.trace(x))
+
+
+def compare(ufunc):
+    """a < b and its kin as 1.0 and 0.0 (a number for numbers)."""
+    def forward(a, b):
+        out = ufunc(a, b)
+        return np.float64(out) if isinstance(out, np.bool_) else out.astype(np.float64)
+    return forward
+
+
+def where(c, a, b):
+    return np.where(c != 0, a, b)[()]
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(m), m, 0.0)        # an infinite or nan maximum: no shift
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    out = np.where(np.isnan(m), m, out)
+    return (out if keepdims else np.squeeze(out, axis=tuple(range(np.ndim(x))) if axis is None else axis))[()]
+
+
+def count(shape: tuple, axis) -> int:
+    """How many elements a reduction along axis takes together (all of them for None)."""
+    if axis is None:
+        return int(np.prod(shape))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)[()]
+
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    return np.std(x, axis=axis, keepdims=keepdims, ddof=ddof)[()]
+
+
+def cumulative(fn):
+    """cumsum and cumprod as numpy's: along an axis, or over the flattened array without one."""
+    return lambda x, axis=None: fn(x, axis=axis)
+
+
+def cumprod_grad(g, x, axis=None):
+    """The gradient of cumprod(x, axis) given g, from products alone (zeros allowed): for each i,
+    the sum over j >= i of g[j] times the product of x[k] for k <= j, k != i."""
+    x = np.asarray(x, dtype=np.float64)
+    shape = x.shape
+    if axis is None:
+        x, g, axis = x.reshape(-1), np.reshape(g, -1), 0
+    xm, gm = np.moveaxis(x, axis, -1), np.moveaxis(np.broadcast_to(g, x.shape), axis, -1)
+    out = np.zeros(xm.shape)
+    n = xm.shape[-1]
+    for i in range(n):
+        others = xm.copy()
+        others[..., i] = 1.0
+        partial = np.cumprod(others, axis=-1)
+        out[..., i] = np.sum((gm * partial)[..., i:], axis=-1)
+    return np.moveaxis(out, -1, axis).reshape(shape)
+
+
+def others_product(x, axis=None):
+    """For each element, the product of the others along axis (numbers, no division: zeros
+    allowed): the gradient of prod(x, axis)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0:
+        return np.float64(1.0)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
+    rest = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,))
+    left = np.concatenate((ones, np.cumprod(flat[..., :-1], axis=-1)), axis=-1)
+    right = np.concatenate((np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1], ones), axis=-1)
+    out = (left * right).reshape(moved.shape)
+    return np.transpose(out, np.argsort(rest + list(axes)))
 
 
 def sigmoid(x):
@@ -67,21 +220,21 @@ def _any(mask) -> bool:
     return bool(mask.any()) if isinstance(mask, np.ndarray) else bool(mask)
 
 
-def at_zero(x, *rest):
+def at_zero(x, *rest, **attrs):
     return _any(x == 0)
 
 
-def tied(a, b):
+def tied(a, b, *rest):
     return _any(a == b)
 
 
-def has_max_ties(x):
-    return np.count_nonzero(x == np.max(x)) > 1
+def has_max_ties(x, axis=None, keepdims=False):
+    return bool(np.any(np.count_nonzero(x == np.max(x, axis=axis, keepdims=True), axis=axis) > 1))
 
 
-def has_min_ties(x):
-    return np.count_nonzero(x == np.min(x)) > 1
+def has_min_ties(x, axis=None, keepdims=False):
+    return bool(np.any(np.count_nonzero(x == np.min(x, axis=axis, keepdims=True), axis=axis) > 1))
 
 
-def all_zero(x):
-    return not _any(x != 0)
+def all_zero(x, axis=None, keepdims=False):
+    return bool(np.any(np.all(x == 0, axis=axis)))

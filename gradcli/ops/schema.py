@@ -13,7 +13,8 @@ A row (`Op`) has these fields; the first five are positional, the rest keywords:
     grads    one VJP rule per input, rule(g, ans, *xs, **attrs) -> gradient,
              written with F so it can itself be differentiated; g is the gradient
              of the output ans; the engine sums away broadcast axes, so a rule may
-             return any shape that broadcasts to xs[i]. For a variadic row, a
+             return any shape that broadcasts to xs[i]. None: no gradient flows to that
+             input (a comparison, where's condition: as PyTorch's bool tensors, not a 0). For a variadic row, a
              single rule that also takes argnum=i.
     sympy    SymPy builder (sp, *args, **attrs) -> expr. For an elementwise row
              the args are SymPy scalars; otherwise numpy object arrays of them.
@@ -39,17 +40,22 @@ A row (`Op`) has these fields; the first five are positional, the rest keywords:
              which gradient gradcli uses there (the cross-check reports these
              points as nondifferentiable rather than as a mismatch)
     leaf     for the rows without inputs: NUMBER, CONSTANT or VARIABLE
-    keywords the keyword arguments a call may give, name -> default: {"axis": None,
-             "keepdims": False}. Their values are literals (an integer, a number, a tuple
-             of integers), fixed when parsed; they reach forward, the rules and the builder
-             as keyword attrs. A default is not stored: a call that leaves it out is the
-             call without it.
+    keywords the keyword arguments a call may give, name -> kind: {"axis": AXIS,
+             "keepdims": FLAG}; kinds are AXIS (an integer or a tuple of them, negative
+             counting from the end), FLAG (0 or 1), INTEGER, NUMBER, SHAPE. Their values
+             are literals, fixed when parsed; they reach forward, the rules and the builder
+             as keyword attrs. A default is the forward's own: a call that leaves a
+             keyword out is the call without it.
+    masks    for a selection (where): masks(*input arrays) -> for each input, the elements
+             the selection does not take (a boolean array), or None for an input that gets
+             no gradient; a nan gradient from a branch not taken is explained (traps.py)
     statics  names of positional arguments after the `arity` inputs that are literals
              too (reshape(x, (2, 3)): ("shape",)); a row with statics is chosen only
              when those arguments are literals, so clip(x, 0, 1) and clip(x, lo, hi) can
-             be two rows of one name
+             be two rows of one name; their kinds are in `keywords` (a static may also be
+             given by its name)
 
-Binding powers: loosest first, + - (1) < * / @ (3) < unary - and √ (5) < ^
+Binding powers: loosest first, comparisons < <= > >= == != (0, not chaining) < + - (1) < * / @ (3) < unary - and √ (5) < ^
 (right, 7) < postfix ' and [] (9).
 """
 from __future__ import annotations
@@ -70,11 +76,12 @@ class Fn:
 
 class Infix:
     """An infix operator with its binding power: a * b."""
-    __slots__ = ("token", "bp", "right")
+    __slots__ = ("token", "bp", "right", "chains")
 
-    def __init__(self, token: str, bp: int, right: bool = False):
+    def __init__(self, token: str, bp: int, right: bool = False, chains: bool = True):
         self.token, self.bp = token, bp
         self.right = right      # right-associative: binding powers (bp+1, bp) instead of (bp, bp+1)
+        self.chains = chains    # False: a < b < c is an error, not (a < b) < c
 
 
 class Prefix:
@@ -93,12 +100,15 @@ class Postfix:
         self.token, self.bp = token, bp
 
 
+AXIS, FLAG, INTEGER, NUMBER_KW, SHAPE = "axis", "flag", "integer", "number", "shape"   # kinds of keyword values
+
 LEAF = "leaf"
 INTERNAL = "internal"
 NUMBER, CONSTANT, VARIABLE = "number", "constant", "variable"
 
 UNARY = [((),), ((3,),), ((2, 3),)]
 BINARY = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((), (2, 2)), ((2, 1), (1, 3))]
+TERNARY = [((), (), ()), ((3,), (3,), (3,)), ((2, 3), (3,), ())]
 REDUCE = [((3,),), ((2, 3),)]
 
 
@@ -143,6 +153,7 @@ class Op:
     leaf: str | None = None
     keywords: dict | None = field(default=None, compare=False)
     statics: tuple = ()
+    masks: Callable | None = field(default=None, compare=False)
 
     @property
     def is_variable(self) -> bool:
@@ -159,6 +170,10 @@ class Op:
     def reads(self, i: int) -> str:
         """What the gradient of input i reads (see `saves`)."""
         return self.saves[i] if isinstance(self.saves, tuple) else self.saves
+
+    def flows(self, i: int) -> bool:
+        """Whether a gradient flows to input i (a rule of None: none does, as into a comparison)."""
+        return callable(self.grads) or self.grads[i] is not None
 
     def vjp(self, i: int, g, ans, xs: tuple, attrs: dict):
         """Gradient flowing to input i."""
@@ -185,5 +200,5 @@ def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, ari
     forms = tuple(Fn(n) if isinstance(n, str) else n for n in ((name,) if isinstance(name, str) else name))
     more.setdefault("saves", "inputs")
     return Op(key, forms if len(forms) > 1 else forms[0], arity, forward, grads, sympy, symbol=forms[0].name,
-              grad_fn=grad_fn, elementwise=True, domain=Domain(lo, hi, cases(UNARY if arity == 1 else BINARY), away),
+              grad_fn=grad_fn, elementwise=True, domain=Domain(lo, hi, cases({1: UNARY, 2: BINARY}.get(arity, TERNARY)), away),
               **more)

@@ -47,30 +47,69 @@ def total(sp, x, axis=None, keepdims=False):
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
-def softmax(sp, x):
+def along(x, axis, keepdims, fn) -> np.ndarray:
+    """A reduction of an object array along axis (all axes for None): fn(list of elements)
+    for each slice, as numpy's reductions shape their results (keepdims too)."""
+    x = np.asarray(x, dtype=object)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
+    rest = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    out = np.empty(flat.shape[:-1], dtype=object)
+    for idx in np.ndindex(out.shape):
+        out[idx] = fn(list(flat[idx]))
+    if keepdims:
+        out = out.reshape(tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
+    return out
+
+
+def reduction(fn):
+    """A builder from fn(sp, elements): the reduction along axis= with keepdims=."""
+    return lambda sp, x, axis=None, keepdims=False, **more: along(x, axis, keepdims, lambda v: fn(sp, v, **more))
+
+
+def softmax(sp, x, axis=-1):
     e = np.vectorize(sp.exp, otypes=[object])(x)
-    return e / np.sum(e, axis=-1, keepdims=True)
+    return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def norm(sp, x):
-    return sp.sqrt(sum(v ** 2 for v in np.ravel(x)))
+def mean(sp, v):
+    return sp.Add(*v) / len(v)
 
 
-def logsumexp(sp, x):
-    return sp.log(sum(sp.exp(v) for v in np.ravel(x)))
+def variance(sp, v, ddof=0):
+    m = sp.Add(*v) / len(v)
+    return sp.Add(*[(e - m) ** 2 for e in v]) / (len(v) - ddof)
 
 
-def reduce(fn: str):
-    """max(x) or min(x) of an array: SymPy's Max or Min of its elements."""
-    return lambda sp, x: getattr(sp, fn)(*np.ravel(x))
+def cumulative(combine):
+    """cumsum and cumprod of an object array: along an axis, or over the flattened array."""
+    def build(sp, x, axis=None):
+        x = np.asarray(x, dtype=object)
+        if axis is None:
+            x, axis = x.reshape(-1), 0
+        out = np.empty(x.shape, dtype=object)
+        moved, target = np.moveaxis(x, axis, -1), np.moveaxis(out, axis, -1)
+        for idx in np.ndindex(moved.shape[:-1]):
+            total = None
+            for k in range(moved.shape[-1]):
+                total = moved[idx + (k,)] if total is None else combine(total, moved[idx + (k,)])
+                target[idx + (k,)] = total
+        return out
+    return build
 
 
 def index(sp, x, index):
-    return x[index]
+    from gradcli.ops.numeric import numpy_index
+    return x[numpy_index(index)]
 
 
-def stack(sp, *xs):
-    return np.stack([np.asarray(x, dtype=object) for x in xs])
+def stack(sp, *xs, axis=0):
+    return np.stack([np.asarray(x, dtype=object) for x in xs], axis=axis)
+
+
+def reshape(sp, x, shape):
+    return np.reshape(x, shape)
 
 
 def transpose(sp, x, axes=None):
@@ -90,3 +129,12 @@ def log(mp, x, base=None):
     if x == 0:
         raise ZeroDivisionError
     return mp.log(x) if base is None else mp.log(x) / mp.log(base)
+
+
+norm = reduction(lambda sp, v: sp.sqrt(sp.Add(*[e ** 2 for e in v])))
+logsumexp = reduction(lambda sp, v: sp.log(sp.Add(*[sp.exp(e) for e in v])))
+
+
+def reduce(fn: str):
+    """max(x) or min(x) of an array (along axis=): SymPy's Max or Min of the elements."""
+    return reduction(lambda sp, v: getattr(sp, fn)(*v))

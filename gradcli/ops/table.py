@@ -15,8 +15,8 @@ import numpy as np
 from gradcli.graph import Node, Ops
 from gradcli.ops import numeric as nm
 from gradcli.ops import symbolic as sy
-from gradcli.ops.schema import (BINARY, CONSTANT, INTERNAL, LEAF, NUMBER, REDUCE, VARIABLE, Domain, Fn, Infix,
-                                Kink, Op, Postfix, Prefix, cases, ew)
+from gradcli.ops.schema import (AXIS, BINARY, CONSTANT, FLAG, INTEGER, INTERNAL, LEAF, NUMBER, REDUCE, SHAPE, VARIABLE,
+                                Domain, Fn, Infix, Kink, Op, Postfix, Prefix, cases, ew)
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -49,6 +49,20 @@ def _pow_grad_exponent(g, ans, a, b):
     return g * ans * F.log(a + _const(zero)) * _const(~zero)
 
 
+def _concat_grad(g, ans, *xs, argnum, axis=0):
+    # concat's gradient for input i: its own stretch of g along the axis
+    ax = axis % ans.ndim
+    start = sum(x.shape[ax] for x in xs[:argnum])
+    return F.index(g, index=(nm.Slice(),) * ax + (nm.Slice(start, start + xs[argnum].shape[ax]),))
+
+
+def _diag_grad(g, ans, x):
+    if x.ndim == 1:                 # out = diag(x), a matrix: x's gradient is g's diagonal
+        return F.diag(g)
+    k = min(x.shape)                # out = x's diagonal: g goes back onto it
+    return F.scatter(g, index=(tuple(range(k)), tuple(range(k))), shape=x.shape)
+
+
 def _mT(x):
     return F.transpose(x, axes=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)) if x.ndim >= 2 else x
 
@@ -69,10 +83,19 @@ def _matmul_grad_b(g, ans, a, b):
     return F.matmul(_mT(a), g)
 
 
-def _tie_mask(x, ans):
+def _kept(g, x, axis=None, keepdims=False):
+    """A reduction's output (or its gradient) with the reduced axes kept as size 1, so that it
+    broadcasts against the input x."""
+    if axis is None or keepdims:
+        return g
+    axes = (axis,) if isinstance(axis, int) else axis
+    return F.reshape(g, shape=tuple(1 if (i in axes or i - x.ndim in axes) else n for i, n in enumerate(x.shape)))
+
+
+def _tie_mask(g, ans, x, axis=None, keepdims=False):
     # max/min reduction: the gradient is split evenly among tied elements (as PyTorch does).
-    mask = (_raw(x) == _raw(ans)).astype(np.float64)
-    return _const(mask / mask.sum())
+    mask = (_raw(x) == _raw(_kept(ans, x, axis, keepdims))).astype(np.float64)
+    return _kept(g, x, axis, keepdims) * _const(mask / np.sum(mask, axis=axis, keepdims=True))
 
 
 def _max_share(a, b):
@@ -80,35 +103,96 @@ def _max_share(a, b):
     return _const((_raw(a) > _raw(b)) + 0.5 * (_raw(a) == _raw(b)))
 
 
-def _prod_grad(g, ans, x):
+def _chosen(cond):
+    # where(cond, a, b): 1 where a is selected (cond != 0), 0 where b is.
+    return _const(_raw(cond) != 0)
+
+
+def _piecewise_compare(sp, relation, a, b, key: str):
+    try:
+        return sp.Piecewise((1, relation(sp, a, b)), (0, True))
+    except TypeError:           # a constant that is not real: numpy's nan, for which only != holds
+        return sp.Integer(int(key == "ne"))
+
+
+def _condition(sp, c):
+    """where's condition: the comparison itself when c is one (Piecewise((1, a < b), (0, True)))."""
+    if type(c).__name__ == "Piecewise":
+        args = c.args if len(c.args) == 4 else [x for pair in c.args for x in pair]    # SymEngine's, SymPy's
+        if len(args) == 4 and args[0] == 1 and args[2] == 0 and args[3] == True:  # noqa: E712 (SymPy's true)
+            return args[1]
+    return sp.Ne(c, 0)
+
+
+def _compare(symbol: str, key: str, forms, ufunc, relation, name: str) -> Op:
+    """A comparison row: 1.0 where it holds, else 0.0; no gradient flows through it (as through
+    PyTorch's bool tensors): a use of it is a constant, also at a tie, where it jumps."""
+    return Op(key, tuple(Infix(t, 0, chains=False) for t in forms), 2, nm.compare(ufunc), (None, None),
+              lambda sp, a, b: _piecewise_compare(sp, relation, a, b, key),
+              symbol=symbol, grad_fn=name, elementwise=True, domain=Domain(cases=cases(BINARY), away=0.1),
+              saves="none")
+
+
+def _prod_grad(g, ans, x, axis=None, keepdims=False):
     if np.all(_raw(x) != 0):
-        return g * ans / x
+        return _kept(g, x, axis, keepdims) * _kept(ans, x, axis, keepdims) / x
     # With zeros, ans/x is 0/0: use the product of the other elements (first order only).
-    flat = np.ravel(_raw(x))
-    left = np.concatenate(([1.0], np.cumprod(flat[:-1])))
-    right = np.concatenate((np.cumprod(flat[::-1][:-1])[::-1], [1.0]))
-    return g * _const((left * right).reshape(x.shape))
+    return _kept(g, x, axis, keepdims) * _const(nm.others_product(_raw(x), axis))
 
 
 def _sum_grad(g, ans, x, axis=None, keepdims=False):
-    if axis is not None and not keepdims:
-        axes = (axis,) if isinstance(axis, int) else axis
-        kept = tuple(1 if (i in axes or i - x.ndim in axes) else n for i, n in enumerate(x.shape))
-        g = F.reshape(g, shape=kept)
-    return F.broadcast_to(g, shape=x.shape)
+    return F.broadcast_to(_kept(g, x, axis, keepdims), shape=x.shape)
 
 
-def _norm_grad(g, ans, x):
+def _mean_grad(g, ans, x, axis=None, keepdims=False):
+    return F.broadcast_to(_kept(g, x, axis, keepdims) / nm.count(x.shape, axis), shape=x.shape)
+
+
+def _norm_grad(g, ans, x, axis=None, keepdims=False):
     # norm at the zero vector: gradient 0 (the subgradient PyTorch uses).
-    return g * x / (ans + _const(_raw(ans) == 0))
+    ans = _kept(ans, x, axis, keepdims)
+    return _kept(g, x, axis, keepdims) * x / (ans + _const(_raw(ans) == 0))
 
 
-def _softmax_grad(g, ans, x):
-    return ans * (g - F.sum(g * ans, axis=-1, keepdims=True))
+def _logsumexp_grad(g, ans, x, axis=None, keepdims=False):
+    return _kept(g, x, axis, keepdims) * F.exp(x - _kept(ans, x, axis, keepdims))
+
+
+def _var_grad(g, ans, x, axis=None, keepdims=False, ddof=0):
+    centred = x - F.mean(x, axis=axis, keepdims=True)
+    return _kept(g, x, axis, keepdims) * centred * (2.0 / (nm.count(x.shape, axis) - ddof))
+
+
+def _std_grad(g, ans, x, axis=None, keepdims=False, ddof=0):
+    # std = sqrt(var): var's gradient over 2*std (0/0 = nan where every element is equal, as PyTorch)
+    centred = x - F.mean(x, axis=axis, keepdims=True)
+    return _kept(g, x, axis, keepdims) * centred / (_kept(ans, x, axis, keepdims) * (nm.count(x.shape, axis) - ddof))
+
+
+def _softmax_grad(g, ans, x, axis=-1):
+    return ans * (g - F.sum(g * ans, axis=axis, keepdims=True))
+
+
+def _reverse_cumsum(g, x, axis):
+    """sum over j >= i of g[j] along axis (over the flattened x without one): cumsum's gradient."""
+    if axis is None:
+        flipped = F.index(g, index=(nm.Slice(None, None, -1),))
+        return F.reshape(F.index(F.cumsum(flipped), index=(nm.Slice(None, None, -1),)), shape=x.shape)
+    flip = nm.flip(axis, x.ndim)
+    return F.index(F.cumsum(F.index(g, index=flip), axis=axis), index=flip)
+
+
+def _cumprod_grad(g, ans, x, axis=None):
+    if np.all(_raw(x) != 0):
+        return _reverse_cumsum(g * ans, x, axis) / x
+    return _const(nm.cumprod_grad(_raw(g), _raw(x), axis))      # with zeros: first order only
 
 
 MATMUL_CASES = cases([((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))])
-SUM_CASES = cases(REDUCE) + ((((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3),), {"axis": 0}))
+AXES = {"axis": AXIS, "keepdims": FLAG}
+AXIS_CASES = ((((2, 3),), {"axis": 0}), (((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3, 2),), {"axis": (0, 2)}),
+              (((2, 3),), {"keepdims": True}))
+SUM_CASES = cases(REDUCE) + AXIS_CASES
 
 
 # -- the table ----------------------------------------------------------------
@@ -144,6 +228,23 @@ TABLE: list[Op] = [
     Op("neg", (Prefix("-", 5), Prefix("−", 5)), 1, operator.neg,
        (lambda g, ans, x: -g,),
        lambda sp, x: -x, symbol="-", grad_fn="NegBackward0", elementwise=True, domain=Domain(), saves="none"),
+
+    # Comparisons (looser than + -, not chaining) and selection.
+    _compare("<", "lt", ("<",), np.less, lambda sp, a, b: sp.Lt(a, b), "LtBackward0"),
+    _compare("<=", "le", ("<=", "≤"), np.less_equal, lambda sp, a, b: sp.Le(a, b), "LeBackward0"),
+    _compare(">", "gt", (">",), np.greater, lambda sp, a, b: sp.Gt(a, b), "GtBackward0"),
+    _compare(">=", "ge", (">=", "≥"), np.greater_equal, lambda sp, a, b: sp.Ge(a, b), "GeBackward0"),
+    _compare("==", "eq", ("==",), np.equal, lambda sp, a, b: sp.Eq(a, b), "EqBackward0"),
+    _compare("!=", "ne", ("!=", "≠"), np.not_equal, lambda sp, a, b: sp.Ne(a, b), "NeBackward0"),
+    # where(cond, a, b): a where cond is not 0, else b; the gradient flows into the selected branch
+    # only, and the branch not taken still computes its own (0 times an infinite local derivative
+    # is nan there: the "NaN trap" of PyTorch and JAX, which gradcli explains when it happens).
+    ew("where", "where", nm.where,
+       (None,
+        lambda g, ans, c, a, b: g * _chosen(c),
+        lambda g, ans, c, a, b: g * (1.0 - _chosen(c))),
+       lambda sp, c, a, b: sp.Piecewise((a, _condition(sp, c)), (b, True)), "WhereBackward0", arity=3,
+       saves=("none", "inputs", "inputs"), masks=lambda c, a, b: (None, c == 0, c != 0)),
     Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True), Fn("pow")), 2, operator.pow,
        (_pow_grad_base,
         _pow_grad_exponent),
@@ -220,29 +321,53 @@ TABLE: list[Op] = [
        kink=Kink(nm.tied, "min(a, b) splits the gradient evenly on a tie a = b"),
        symengine=False, head="Min", precise=lambda mp, *a: min(a)),
 
-    # Reductions to a scalar, and array functions.
+    # Reductions: to a scalar, or along axis= (an integer, negative from the end, or a tuple), keepdims=1.
     Op("sum", Fn("sum"), 1, lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), (_sum_grad,),
-       sy.total, symbol="sum", grad_fn="SumBackward0", domain=Domain(cases=SUM_CASES), saves="shape"),
-    Op("mean", Fn("mean"), 1, np.mean, (lambda g, ans, x: F.broadcast_to(g / x.size, shape=x.shape),),
-       lambda sp, x: np.sum(x) / x.size, symbol="mean", grad_fn="MeanBackward0", domain=Domain(cases=cases(REDUCE)),
-       saves="shape"),
+       sy.total, symbol="sum", grad_fn="SumBackward0", domain=Domain(cases=SUM_CASES), saves="shape", keywords=AXES),
+    Op("mean", Fn("mean"), 1, lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims)[()],
+       (_mean_grad,), sy.reduction(sy.mean), symbol="mean", grad_fn="MeanBackward0",
+       domain=Domain(cases=cases(REDUCE) + AXIS_CASES), saves="shape", keywords=AXES),
     # prod: g * prod(others); see _prod_grad for zeros.
-    Op("prod", Fn("prod"), 1, np.prod, (_prod_grad,),
-       lambda sp, x: sp.Mul(*np.ravel(x)), symbol="prod", grad_fn="ProdBackward0",
-       domain=Domain(0.5, 2.0, cases(REDUCE)), saves="all"),
-    Op("norm", Fn("norm"), 1, lambda x: np.sqrt(np.sum(x * x)), (_norm_grad,),
-       sy.norm, symbol="norm", grad_fn="LinalgVectorNormBackward0", domain=Domain(cases=cases(REDUCE)),
-       kink=Kink(nm.all_zero, "norm has gradient 0 at the zero vector"), saves="all"),
-    Op("amax", Fn("max"), 1, np.max, (lambda g, ans, x: g * _tie_mask(x, ans),),
-       sy.reduce("Max"), symengine=False, symbol="max", grad_fn="MaxBackward1", domain=Domain(cases=cases(REDUCE)),
-       kink=Kink(nm.has_max_ties, "max(x) splits the gradient evenly among tied elements"), saves="all"),
-    Op("amin", Fn("min"), 1, np.min, (lambda g, ans, x: g * _tie_mask(x, ans),),
-       sy.reduce("Min"), symengine=False, symbol="min", grad_fn="MinBackward1", domain=Domain(cases=cases(REDUCE)),
-       kink=Kink(nm.has_min_ties, "min(x) splits the gradient evenly among tied elements"), saves="all"),
-    Op("logsumexp", Fn("logsumexp"), 1, nm.logsumexp, (lambda g, ans, x: g * F.exp(x - ans),),
-       sy.logsumexp, symbol="logsumexp", grad_fn="LogsumexpBackward0", domain=Domain(cases=cases(REDUCE)), saves="all"),
+    Op("prod", Fn("prod"), 1, lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims), (_prod_grad,),
+       sy.reduction(lambda sp, v: sp.Mul(*v)), symbol="prod", grad_fn="ProdBackward0",
+       domain=Domain(0.5, 2.0, cases(REDUCE) + AXIS_CASES), saves="all", keywords=AXES),
+    Op("norm", Fn("norm"), 1, lambda x, axis=None, keepdims=False: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+       (_norm_grad,), sy.norm, symbol="norm", grad_fn="LinalgVectorNormBackward0",
+       domain=Domain(cases=cases(REDUCE) + AXIS_CASES),
+       kink=Kink(nm.all_zero, "norm has gradient 0 at the zero vector"), saves="all", keywords=AXES),
+    Op("amax", Fn("max"), 1, lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+       (lambda g, ans, x, **axes: _tie_mask(g, ans, x, **axes),),
+       sy.reduce("Max"), symengine=False, symbol="max", grad_fn="MaxBackward1",
+       domain=Domain(cases=cases(REDUCE) + AXIS_CASES),
+       kink=Kink(nm.has_max_ties, "max(x) splits the gradient evenly among tied elements"), saves="all", keywords=AXES),
+    Op("amin", Fn("min"), 1, lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+       (lambda g, ans, x, **axes: _tie_mask(g, ans, x, **axes),),
+       sy.reduce("Min"), symengine=False, symbol="min", grad_fn="MinBackward1",
+       domain=Domain(cases=cases(REDUCE) + AXIS_CASES),
+       kink=Kink(nm.has_min_ties, "min(x) splits the gradient evenly among tied elements"), saves="all", keywords=AXES),
+    Op("logsumexp", Fn("logsumexp"), 1, nm.logsumexp, (_logsumexp_grad,),
+       sy.logsumexp, symbol="logsumexp", grad_fn="LogsumexpBackward0", domain=Domain(cases=cases(REDUCE) + AXIS_CASES),
+       saves="all", keywords=AXES),
+    # var and std as numpy defines them: ddof 0 (divide by n) unless ddof=1 (n - 1), as torch's correction.
+    Op("variance", Fn("var"), 1, nm.var, (_var_grad,), sy.reduction(sy.variance), symbol="var", grad_fn="VarBackward0",
+       domain=Domain(cases=cases(REDUCE) + AXIS_CASES + ((((4,),), {"ddof": 1}),)), saves="inputs",
+       keywords={**AXES, "ddof": INTEGER}),
+    Op("std", Fn("std"), 1, nm.std, (_std_grad,),
+       sy.reduction(lambda sp, v, ddof=0: sp.sqrt(sy.variance(sp, v, ddof))), symbol="std", grad_fn="StdBackward0",
+       domain=Domain(cases=cases(REDUCE) + AXIS_CASES + ((((4,),), {"ddof": 1}),)), saves="all",
+       keywords={**AXES, "ddof": INTEGER}),
     Op("softmax", Fn("softmax"), 1, nm.softmax, (_softmax_grad,),
-       sy.softmax, symbol="softmax", grad_fn="SoftmaxBackward0", domain=Domain(cases=cases(REDUCE)), saves="ans"),
+       sy.softmax, symbol="softmax", grad_fn="SoftmaxBackward0",
+       domain=Domain(cases=cases(REDUCE) + ((((2, 3),), {"axis": 0}),)), saves="ans", keywords={"axis": INTEGER}),
+    # cumsum and cumprod as numpy's: along axis=, or over the flattened array without it.
+    Op("cumsum", Fn("cumsum"), 1, nm.cumulative(np.cumsum), (lambda g, ans, x, axis=None: _reverse_cumsum(g, x, axis),),
+       sy.cumulative(operator.add), symbol="cumsum", grad_fn="CumsumBackward0",
+       domain=Domain(cases=cases(REDUCE) + ((((2, 3),), {"axis": 0}), (((2, 3),), {"axis": -1}))), saves="shape",
+       keywords={"axis": INTEGER}),
+    Op("cumprod", Fn("cumprod"), 1, nm.cumulative(np.cumprod), (_cumprod_grad,),
+       sy.cumulative(operator.mul), symbol="cumprod", grad_fn="CumprodBackward0",
+       domain=Domain(0.5, 2.0, cases(REDUCE) + ((((2, 3),), {"axis": 0}), (((2, 3),), {"axis": -1}))), saves="all",
+       keywords={"axis": INTEGER}),
     Op("dot", Fn("dot"), 2, nm.dot,
        (lambda g, ans, a, b: g * b,
         lambda g, ans, a, b: g * a),
@@ -253,16 +378,57 @@ TABLE: list[Op] = [
        (lambda g, ans, x, axes=None: F.transpose(g, axes=None if axes is None else tuple(np.argsort(axes))),),
        sy.transpose, symbol="transpose", grad_fn="TBackward0",
        domain=Domain(cases=((((2, 3),), {}), (((3,),), {}), (((2, 3, 2),), {"axes": (1, 0, 2)}))), saves="none"),
-    Op("index", Postfix("[", 9), 1, lambda x, index: x[index],
+    Op("index", Postfix("[", 9), 1, nm.index,
        (lambda g, ans, x, index: F.scatter(g, index=index, shape=x.shape),),
        sy.index, symbol="[]", grad_fn="SelectBackward0",
-       domain=Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)}))),
-       saves="shape", hint="indices count from 0; -1 is the last element",
-       explain=lambda shapes, index: f"index {list(index)} is out of range for shape {shapes[0]}"),
-    Op("stack", INTERNAL, None, nm.stack,
-       lambda g, ans, *xs, argnum: F.index(g, index=(argnum,)),
-       sy.stack, symbol="[…]", grad_fn="StackBackward0", domain=Domain(cases=cases([((), (), ()), ((2,), (2,))])),
-       hint="the elements of an array must all have the same shape", saves="none"),
+       domain=Domain(cases=((((3,),), {"index": (1,)}), (((2, 3),), {"index": (-1,)}), (((2, 3),), {"index": (1, 2)}),
+                            (((4,),), {"index": (nm.Slice(1, 3),)}), (((5,),), {"index": (nm.Slice(None, None, -2),)}),
+                            (((2, 3),), {"index": (nm.Slice(), 0)}), (((3, 3),), {"index": (nm.Slice(1), nm.Slice(None, 2))}))),
+       saves="shape", hint="indices count from 0; -1 is the last element; a slice is start:stop:step",
+       explain=nm.explain_index),
+    # An array literal [a, b] is stack(a, b): along a new first axis, or axis=.
+    Op("stack", Fn("stack"), None, nm.stack,
+       lambda g, ans, *xs, argnum, axis=0: F.index(g, index=(nm.Slice(),) * (axis % ans.ndim) + (argnum,)),
+       sy.stack, symbol="[…]", grad_fn="StackBackward0",
+       domain=Domain(cases=cases([((), (), ()), ((2,), (2,))]) + ((((2, 3), (2, 3)), {"axis": 1}),
+                                                                   (((2,), (2,)), {"axis": -1}))),
+       hint="the elements of an array must all have the same shape", saves="none", keywords={"axis": INTEGER},
+       explain=nm.explain_stack),
+
+    # Shapes: each a rearrangement of elements, its gradient the same rearrangement undone.
+    Op("reshape", Fn("reshape"), 1, lambda x, shape: np.reshape(x, shape),
+       (lambda g, ans, x, shape: F.reshape(g, shape=x.shape),),
+       sy.reshape, symbol="reshape", grad_fn="ViewBackward0",
+       domain=Domain(cases=((((2, 3),), {"shape": (3, 2)}), (((),), {"shape": (1,)}), (((2, 3),), {"shape": (-1,)}))),
+       saves="shape", keywords={"shape": SHAPE}, statics=("shape",),
+       hint="the new shape must hold as many elements; one size may be -1 (worked out)",
+       explain=lambda shapes, shape: f"cannot reshape shape {shapes[0]} ({nm.count(shapes[0], None)} elements) "
+                                     f"into {shape}"),
+    Op("flatten", Fn("flatten"), 1, lambda x: np.reshape(x, -1),
+       (lambda g, ans, x: F.reshape(g, shape=x.shape),),
+       lambda sp, x: np.reshape(x, -1), symbol="flatten", grad_fn="ReshapeAliasBackward0",
+       domain=Domain(cases=cases([((2, 3),), ((),)])), saves="shape"),
+    Op("concat", Fn("concat"), None, nm.concat, _concat_grad,
+       lambda sp, *xs, axis=0: np.concatenate([np.asarray(x, dtype=object) for x in xs], axis=axis),
+       symbol="concat", grad_fn="CatBackward0",
+       domain=Domain(cases=cases([((2,), (3,)), ((2, 3), (1, 3), (2, 3))]) + ((((2, 3), (2, 1)), {"axis": 1}),)),
+       saves="shape", keywords={"axis": INTEGER}, explain=nm.explain_concat,
+       hint="arrays are joined along one axis; their other sizes must agree"),
+    Op("outer", Fn("outer"), 2, nm.outer,
+       (lambda g, ans, a, b: F.reshape(F.matmul(g, F.reshape(b, shape=(-1,))), shape=a.shape),
+        lambda g, ans, a, b: F.reshape(F.matmul(F.reshape(a, shape=(-1,)), g), shape=b.shape)),
+       lambda sp, a, b: np.outer(a, b), symbol="outer", grad_fn="OuterBackward0",
+       domain=Domain(cases=cases([((3,), (2,)), ((2,), (2,)), ((), (3,))])), saves="inputs"),
+    # diag(v) of a vector is the diagonal matrix, diag(M) of a matrix its diagonal (as numpy).
+    Op("diag", Fn("diag"), 1, nm.diag, (_diag_grad,),
+       lambda sp, x: np.diag(x), symbol="diag", grad_fn="DiagBackward0",
+       domain=Domain(cases=cases([((3,),), ((3, 3),), ((2, 3),)])), saves="shape",
+       hint="diag takes a vector (the diagonal matrix) or a matrix (its diagonal)",
+       explain=lambda shapes: f"diag takes a vector or a matrix; this has shape {shapes[0]}"),
+    Op("trace", Fn("trace"), 1, nm.trace, (lambda g, ans, x: g * _const(np.eye(*x.shape)),),
+       lambda sp, x: np.trace(x), symbol="trace", grad_fn="TraceBackward0",
+       domain=Domain(cases=cases([((3, 3),), ((2, 3),)])), saves="shape", hint="trace takes a matrix",
+       explain=lambda shapes: f"trace takes a matrix; this has shape {shapes[0]}"),
 
     # Internal ops the VJP rules are written with; they never appear in the grammar.
     Op("sum_to", INTERNAL, 1, nm.sum_to, (lambda g, ans, x, shape: F.broadcast_to(g, shape=x.shape),),
@@ -272,10 +438,6 @@ TABLE: list[Op] = [
        (lambda g, ans, x, shape: F.sum_to(g, shape=x.shape),),
        symbol="broadcast_to", grad_fn="ExpandBackward0",
        domain=Domain(cases=((((3,),), {"shape": (2, 3)}), (((),), {"shape": (2,)}))), saves="shape"),
-    Op("reshape", INTERNAL, 1, lambda x, shape: np.reshape(x, shape),
-       (lambda g, ans, x, shape: F.reshape(g, shape=x.shape),),
-       symbol="reshape", grad_fn="ViewBackward0",
-       domain=Domain(cases=((((2, 3),), {"shape": (3, 2)}), (((),), {"shape": (1,)}))), saves="shape"),
     Op("scatter", INTERNAL, 1, nm.scatter, (lambda g, ans, x, index, shape: F.index(g, index=index),),
        symbol="scatter", grad_fn="IndexPutBackward0", domain=Domain(cases=((((),), {"index": (1,), "shape": (3,)}),)),
        saves="none"),

@@ -21,6 +21,9 @@ def eval_record(result, check: dict, graph: bool = False) -> dict:
            "check": check}
     if result.notes:
         rec["warnings"] = [n.message for n in result.notes]
+        traps = [n.trap for n in result.notes if n.trap is not None]
+        if traps:
+            rec["traps"] = traps
     if graph:
         rec["graph"] = graph_json(result)
     return rec
