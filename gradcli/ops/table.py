@@ -53,11 +53,21 @@ def _mT(x):
     return F.transpose(x, axes=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)) if x.ndim >= 2 else x
 
 
+def _matvec(m, v):
+    """m (..., p, q) @ v (..., q) -> (..., p), v a stack of vectors (numpy's matmul would read a
+    2-D v as a matrix)."""
+    if v.ndim == 1:
+        return F.matmul(m, v)
+    out = F.matmul(m, F.reshape(v, shape=v.shape + (1,)))
+    return F.reshape(out, shape=out.shape[:-1])
+
+
 def _matmul_grad_a(g, ans, a, b):
-    if b.ndim == 1:         # out[...i] = sum_k a[i,k] b[k]: ga = outer(g, b)
+    # Batch axes broadcast: the engine sums the gradient down to a's shape.
+    if b.ndim == 1:         # out[...i] = sum_k a[...i,k] b[k]: ga = outer(g, b)
         return F.reshape(g, shape=g.shape + (1,)) * b
-    if a.ndim == 1:         # out[j] = sum_k a[k] b[k,j]: ga = b @ g
-        return F.matmul(b, g)
+    if a.ndim == 1:         # out[...j] = sum_k a[k] b[...k,j]: ga = b @ g
+        return _matvec(b, g)
     return F.matmul(g, _mT(b))
 
 
@@ -65,7 +75,9 @@ def _matmul_grad_b(g, ans, a, b):
     if a.ndim == 1:
         if b.ndim == 1:
             return g * a
-        return F.reshape(a, shape=a.shape + (1,)) * F.reshape(g, shape=(1,) + g.shape)
+        return F.reshape(a, shape=a.shape + (1,)) * F.reshape(g, shape=g.shape[:-1] + (1, g.shape[-1]))
+    if b.ndim == 1:         # out[...i] = sum_k a[...i,k] b[k]: gb = a^T @ g
+        return _matvec(_mT(a), g)
     return F.matmul(_mT(a), g)
 
 
@@ -107,7 +119,8 @@ def _softmax_grad(g, ans, x):
     return ans * (g - F.sum(g * ans, axis=-1, keepdims=True))
 
 
-MATMUL_CASES = cases([((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))])
+MATMUL_CASES = cases([((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,)), ((2, 2, 3), (2, 3, 4)),
+                      ((2, 2, 3), (3, 4)), ((3,), (2, 3, 4)), ((2, 2, 3), (3,)), ((2, 1, 2, 3), (3, 3, 2))])
 SUM_CASES = cases(REDUCE) + ((((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3),), {"axis": 0}))
 
 
@@ -153,7 +166,8 @@ TABLE: list[Op] = [
        (_matmul_grad_a,
         _matmul_grad_b),
        sy.matmul, symbol="@", grad_fn="MmBackward0", domain=Domain(cases=MATMUL_CASES),
-       hint="matmul takes vectors and matrices whose inner sizes agree: (n,k) @ (k,m)", saves="inputs"),
+       hint="matmul takes vectors, matrices and stacks of matrices whose inner sizes agree: (...,n,k) @ (...,k,m)",
+       saves="inputs"),
 
     # Elementwise functions: key, names, numpy forward, VJP rule(s), SymPy builder, grad_fn, test domain.
     ew("sin",   "sin",   np.sin,    (lambda g, ans, x: g * F.cos(x),),                lambda sp, x: sp.sin(x),   "SinBackward0",
