@@ -197,6 +197,19 @@ def test_det_gradient_at_a_singular_matrix_is_the_cofactors():
     assert proc.returncode == 0 and json.loads(proc.stdout)["check"]["status"] == "ok"
 
 
+def test_det_differentiates_twice_at_a_singular_matrix():
+    # the cofactors there are a polynomial in M (Faddeev-LeVerrier), recorded like any rule
+    from gradcli.derivatives import hessian
+    from gradcli.ops import F
+    rng = np.random.default_rng(4)
+    m = rng.normal(size=(2, 4, 4))
+    np.testing.assert_allclose(la.adjugate(F, m), np.linalg.det(m)[..., None, None] * np.linalg.inv(m), rtol=1e-12)
+    h = hessian("det(M)", {"M": SINGULAR}).hessian              # d2 det / dM[i,j] dM[k,l] for 2x2
+    np.testing.assert_array_equal(h, [[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]])
+    proc = run("hessian", "det(M)", "--M", "[[1,2,3],[2,4,6],[1,1,1]]", "-f", "json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["check"]["status"] == "ok"
+
+
 def test_singular_predicate():
     assert la.singular(SINGULAR) and la.singular(np.zeros((3, 3)))
     assert la.singular(np.array([[1.0, 2, 3], [4, 5, 6], [7, 8, 9]]))          # det 6.7e-16, cond 1e17

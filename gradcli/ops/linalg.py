@@ -198,19 +198,24 @@ def _as_matrices(F, x):
     return F.reshape(x, shape=np.shape(x) + (1, 1))
 
 
-def cofactors(m: np.ndarray) -> np.ndarray:
-    """adj(M)^T of every matrix of a stack: the gradient of det, singular matrices too."""
-    out = np.empty(m.shape)
-    for idx in np.ndindex(m.shape[:-2]):
-        out[idx] = _adjugate(m[idx]).T
-    return out
+def adjugate(F, m):
+    """adj(M) of every matrix of a stack, with F (so it differentiates again), by Faddeev-LeVerrier:
+    M_1 = I, M_(k+1) = A M_k + c_k I with c_k = -tr(A M_k)/k, and adj(A) = (-1)^(n+1) M_n. A
+    polynomial in M: defined at singular matrices too."""
+    n = m.shape[-1]
+    eye = np.eye(n)
+    mk = eye
+    for k in range(1, n):
+        am = F.matmul(m, mk)
+        mk = am - F.sum(am * eye, axis=(-2, -1), keepdims=True) / k * eye
+    return mk if n % 2 else -mk
 
 
 def det_grad(F, g, ans, m):
     # HIPS autograd: g * det(M) * inv(M)^T. Where a det is 0 that is 0 * inf: there the
-    # cofactors, adj(M)^T, as constants (first order only, as prod's gradient at a zero).
+    # cofactors adj(M)^T, which det(M) * inv(M)^T equals elsewhere.
     if np.any(_raw(ans) == 0):
-        return _as_matrices(F, g) * cofactors(_raw(m))
+        return _as_matrices(F, g) * _mT(F, adjugate(F, m))
     return _as_matrices(F, g) * _as_matrices(F, ans) * _mT(F, F.inv(m))
 
 
