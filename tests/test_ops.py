@@ -20,6 +20,8 @@ def sample(rng, op, shape):
     x = rng.uniform(d.lo, d.hi, size=shape)
     if d.away:
         x = np.where(np.abs(x) < d.away, np.copysign(d.away, x) + x, x)
+    if d.shift and len(shape) >= 2 and shape[-1] == shape[-2]:
+        x = x + d.shift * np.eye(shape[-1])
     return np.float64(x) if shape == () else x
 
 

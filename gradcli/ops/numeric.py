@@ -47,8 +47,9 @@ def flip(axis: int, ndim: int) -> tuple:
 
 
 def matmul(a, b):
-    if a.ndim not in (1, 2) or b.ndim not in (1, 2):
-        raise ValueError("matmul takes vectors and matrices")
+    """numpy's matmul: vectors, matrices, and stacks of matrices (3-D and up) whose batch axes broadcast."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul takes vectors, matrices and stacks of matrices")
     return np.matmul(a, b)
 
 

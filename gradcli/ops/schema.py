@@ -29,7 +29,7 @@ A row (`Op`) has these fields; the first five are positional, the rest keywords:
     symbol   display symbol in trees and S-expressions
     grad_fn  PyTorch-style name of the backward node (MulBackward0)
     elementwise  applies element by element with numpy broadcasting
-    domain   where the table-driven tests sample: Domain(lo, hi, cases, away)
+    domain   where the table-driven tests sample: Domain(lo, hi, cases, away, shift)
     saves    what the VJP rules read, so the forward pass may drop the rest as soon
              as it is used (PyTorch's "saved tensors"): none | shape (only the
              inputs' shapes) | inputs | ans | all (inputs and ans); or a tuple,
@@ -118,11 +118,15 @@ def cases(shapes) -> tuple:
 
 
 class Domain(NamedTuple):
-    """Where tests sample inputs: uniform in [lo, hi], |x| >= away, one case per (shapes, attrs)."""
+    """Where tests sample inputs: uniform in [lo, hi], |x| >= away, one case per (shapes, attrs);
+    shift is added to the diagonal of every square matrix of a sample (its last two axes, when
+    they are equal): with shift > (n-1) * max(|lo|, |hi|) the matrices are diagonally dominant,
+    so invertible and well-conditioned (det, inv, solve)."""
     lo: float = -2.0
     hi: float = 2.0
     cases: tuple = cases(UNARY)
     away: float = 0.0
+    shift: float = 0.0
 
 
 class Kink(NamedTuple):

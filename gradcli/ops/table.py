@@ -13,6 +13,7 @@ import operator
 import numpy as np
 
 from gradcli.graph import Node, Ops
+from gradcli.ops import linalg as la
 from gradcli.ops import numeric as nm
 from gradcli.ops import symbolic as sy
 from gradcli.ops.schema import (AXIS, BINARY, CONSTANT, FLAG, INTEGER, INTERNAL, LEAF, NUMBER, REDUCE, SHAPE, VARIABLE,
@@ -67,11 +68,21 @@ def _mT(x):
     return F.transpose(x, axes=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)) if x.ndim >= 2 else x
 
 
+def _matvec(m, v):
+    """m (..., p, q) @ v (..., q) -> (..., p), v a stack of vectors (numpy's matmul would read a
+    2-D v as a matrix)."""
+    if v.ndim == 1:
+        return F.matmul(m, v)
+    out = F.matmul(m, F.reshape(v, shape=v.shape + (1,)))
+    return F.reshape(out, shape=out.shape[:-1])
+
+
 def _matmul_grad_a(g, ans, a, b):
-    if b.ndim == 1:         # out[...i] = sum_k a[i,k] b[k]: ga = outer(g, b)
+    # Batch axes broadcast: the engine sums the gradient down to a's shape.
+    if b.ndim == 1:         # out[...i] = sum_k a[...i,k] b[k]: ga = outer(g, b)
         return F.reshape(g, shape=g.shape + (1,)) * b
-    if a.ndim == 1:         # out[j] = sum_k a[k] b[k,j]: ga = b @ g
-        return F.matmul(b, g)
+    if a.ndim == 1:         # out[...j] = sum_k a[k] b[...k,j]: ga = b @ g
+        return _matvec(b, g)
     return F.matmul(g, _mT(b))
 
 
@@ -79,7 +90,9 @@ def _matmul_grad_b(g, ans, a, b):
     if a.ndim == 1:
         if b.ndim == 1:
             return g * a
-        return F.reshape(a, shape=a.shape + (1,)) * F.reshape(g, shape=(1,) + g.shape)
+        return F.reshape(a, shape=a.shape + (1,)) * F.reshape(g, shape=g.shape[:-1] + (1, g.shape[-1]))
+    if b.ndim == 1:         # out[...i] = sum_k a[...i,k] b[k]: gb = a^T @ g
+        return _matvec(_mT(a), g)
     return F.matmul(_mT(a), g)
 
 
@@ -188,7 +201,9 @@ def _cumprod_grad(g, ans, x, axis=None):
     return _const(nm.cumprod_grad(_raw(g), _raw(x), axis))      # with zeros: first order only
 
 
-MATMUL_CASES = cases([((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))])
+MATMUL_CASES = cases([((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,)), ((2, 2, 3), (2, 3, 4)),
+                      ((2, 2, 3), (3, 4)), ((3,), (2, 3, 4)), ((2, 2, 3), (3,)), ((2, 1, 2, 3), (3, 3, 2))])
+SQUARE = Domain(-1.0, 1.0, cases([((2, 2),), ((3, 3),), ((2, 2, 2),), ((2, 1, 2, 2),)]), shift=3.0)   # invertible
 AXES = {"axis": AXIS, "keepdims": FLAG}
 AXIS_CASES = ((((2, 3),), {"axis": 0}), (((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3, 2),), {"axis": (0, 2)}),
               (((2, 3),), {"keepdims": True}))
@@ -254,7 +269,46 @@ TABLE: list[Op] = [
        (_matmul_grad_a,
         _matmul_grad_b),
        sy.matmul, symbol="@", grad_fn="MmBackward0", domain=Domain(cases=MATMUL_CASES),
-       hint="matmul takes vectors and matrices whose inner sizes agree: (n,k) @ (k,m)", saves="inputs"),
+       hint="matmul takes vectors, matrices and stacks of matrices whose inner sizes agree: (...,n,k) @ (...,k,m)",
+       saves="inputs"),
+
+    # Linear algebra: a matrix is the last two axes, the axes before them a stack (numpy's
+    # batched semantics). A singular matrix gives IEEE values, never an exception: det 0, logdet
+    # -inf, inv and solve adj/0 (+-inf, and nan where the adjugate is 0); see ops/linalg.py.
+    Op("det", Fn("det"), 1, la.det, (lambda g, ans, m: la.det_grad(F, g, ans, m),),
+       la.det_sym, symbol="det", grad_fn="LinalgDetBackward0", domain=SQUARE,
+       hint="det takes an (n,n) matrix or an (...,n,n) stack of them", explain=la.explain(la.square_problem("det")),
+       saves="all"),
+    Op("inv", Fn("inv"), 1, la.inv, (lambda g, ans, m: la.inv_grad(F, g, ans, m),),
+       la.inv_sym, symbol="inv", grad_fn="LinalgInvExBackward0", domain=SQUARE,
+       hint="inv takes an (n,n) matrix or an (...,n,n) stack of them", explain=la.explain(la.square_problem("inv")),
+       saves="ans"),
+    Op("solve", Fn("solve"), 2, la.solve,
+       (lambda g, ans, a, b: la.solve_grad_a(F, g, ans, a, b),
+        lambda g, ans, a, b: la.solve_grad_b(F, g, ans, a, b)),
+       la.solve_sym, symbol="solve", grad_fn="LinalgSolveExBackward0",
+       domain=SQUARE._replace(cases=cases([((3, 3), (3,)), ((2, 2), (2, 3)), ((2, 3, 3), (3,)), ((2, 2, 2), (2, 2, 1)),
+                                           ((2, 2), (3, 2, 2))])),
+       hint="solve(A, b) takes A (n,n) or (...,n,n), and b (n,) or (...,n,k)", explain=la.explain(la.solve_problem),
+       saves=("all", "inputs")),
+    Op("logdet", Fn("logdet"), 1, la.logdet, (lambda g, ans, m: la.logdet_grad(F, g, ans, m),),
+       la.logdet_sym, symengine=False,      # log(Abs(det)): SymEngine does not differentiate Abs
+       symbol="logdet", grad_fn="LinalgSlogdetBackward0", domain=SQUARE,
+       hint="logdet (log|det|) takes an (n,n) matrix or an (...,n,n) stack of them",
+       explain=la.explain(la.square_problem("logdet")), saves="inputs"),
+    Op("cross", Fn("cross"), 2, la.cross,
+       (lambda g, ans, a, b: F.cross(b, g),
+        lambda g, ans, a, b: F.cross(g, a)),
+       la.cross_sym, symbol="cross", grad_fn="LinalgCrossBackward0",
+       domain=Domain(cases=cases([((3,), (3,)), ((2, 3), (3,)), ((2, 1, 3), (3, 3))])),
+       hint="cross takes 3-vectors, or arrays of them along the last axis", explain=la.explain(la.cross_problem),
+       saves="inputs"),
+    Op("kron", Fn("kron"), 2, la.kron,
+       (lambda g, ans, a, b: la.kron_grad(F, g, ans, a, b, 0),
+        lambda g, ans, a, b: la.kron_grad(F, g, ans, a, b, 1)),
+       la.kron_sym, symbol="kron", grad_fn="KronBackward0",
+       domain=Domain(cases=cases([((2,), (3,)), ((2, 2), (2, 3)), ((2, 3), (3, 2))])),
+       hint="kron takes two vectors or two matrices", explain=la.explain(la.kron_problem), saves="inputs"),
 
     # Elementwise functions: key, names, numpy forward, VJP rule(s), SymPy builder, grad_fn, test domain.
     ew("sin",   "sin",   np.sin,    (lambda g, ans, x: g * F.cos(x),),                lambda sp, x: sp.sin(x),   "SinBackward0",
