@@ -131,6 +131,8 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
         root = run.values[nodes[-1].id]
         data = root.data if record else root
         notes = [] if finite(data) else _first_not_finite(nodes, bound, run if record else None)
+        notes[:0] = [Note(f"{message}, at '{node.excerpt(60)}' (column {node.span.start + 1})", node.span)
+                     for node, message in run.cautions]
         grads = seed = None
         if grad:
             seed = _seed(data, expr, grad_output)

@@ -23,6 +23,7 @@ class Pass(NamedTuple):
     values: dict                    # node id -> value
     shapes: dict | None             # node id -> shape; None when every value is a number
     kinks: list                     # (node, convention)
+    cautions: list = []             # (node, message): results that are IEEE's (a singular matrix)
 
     def shape(self, node: Expr) -> tuple:
         return () if self.shapes is None else self.shapes.get(node.id, ())
@@ -45,7 +46,7 @@ def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs
     shapes: dict[int, tuple] = {}
     numbers = True
     recorded = leaves is not None
-    met = []
+    met, cautions = [], []
     root = nodes[-1].id
     for node in nodes:
         op, args = node.op, node.args
@@ -55,6 +56,8 @@ def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs
                 v = apply(op, *inputs, **node.kw) if recorded else op.forward(*inputs, **node.kw)
             except (ValueError, IndexError, MemoryError, GradcliError) as exc:
                 raise located(node, inputs, exc) from None
+            if op.caution is not None and op.caution.where(*[a.data for a in inputs] if recorded else inputs):
+                cautions.append((node, op.caution.message))
             if kinks and op.kink is not None and (needs is None or node in needs):
                 if op.kink.where(*[a.data for a in inputs] if recorded else inputs, **node.kw):
                     met.append((node, op.kink.convention))
@@ -79,7 +82,7 @@ def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs
                 continue
             numbers = False
         shapes[node.id] = np.shape(v.data if recorded else v)
-    return Pass(values, None if numbers else shapes, met)
+    return Pass(values, None if numbers else shapes, met, cautions)
 
 
 def _reads(nodes: list[Expr], needs: set | None) -> tuple[set, set, dict]:

@@ -46,6 +46,9 @@ A row (`Op`) has these fields; the first five are positional, the rest keywords:
              are literals, fixed when parsed; they reach forward, the rules and the builder
              as keyword attrs. A default is the forward's own: a call that leaves a
              keyword out is the call without it.
+    caution  Caution(where, message): where(*input arrays) is true where the result is IEEE's
+             inf or nan rather than an answer (inv of a singular matrix); the forward pass
+             notes it once per node, and the message becomes a warning
     masks    for a selection (where): masks(*input arrays) -> for each input, the elements
              the selection does not take (a boolean array), or None for an input that gets
              no gradient; a nan gradient from a branch not taken is explained (traps.py)
@@ -135,6 +138,12 @@ class Kink(NamedTuple):
     convention: str
 
 
+class Caution(NamedTuple):
+    """Where an op's result is IEEE's rather than an answer (a singular matrix), and what to say."""
+    where: Callable
+    message: str
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class Op:
     key: str
@@ -158,6 +167,7 @@ class Op:
     keywords: dict | None = field(default=None, compare=False)
     statics: tuple = ()
     masks: Callable | None = field(default=None, compare=False)
+    caution: Caution | None = field(default=None, compare=False)
 
     @property
     def is_variable(self) -> bool:

@@ -17,7 +17,7 @@ from gradcli.ops import linalg as la
 from gradcli.ops import numeric as nm
 from gradcli.ops import symbolic as sy
 from gradcli.ops.schema import (AXIS, BINARY, CONSTANT, FLAG, INTEGER, INTERNAL, LEAF, NUMBER, REDUCE, SHAPE, VARIABLE,
-                                Domain, Fn, Infix, Kink, Op, Postfix, Prefix, cases, ew)
+                                Caution, Domain, Fn, Infix, Kink, Op, Postfix, Prefix, cases, ew)
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -278,11 +278,12 @@ TABLE: list[Op] = [
     Op("det", Fn("det"), 1, la.det, (lambda g, ans, m: la.det_grad(F, g, ans, m),),
        la.det_sym, symbol="det", grad_fn="LinalgDetBackward0", domain=SQUARE,
        hint="det takes an (n,n) matrix or an (...,n,n) stack of them", explain=la.explain(la.square_problem("det")),
-       saves="all"),
+       saves="all"),     # a singular matrix: det 0, and its gradient the cofactors (no warning: both are right)
     Op("inv", Fn("inv"), 1, la.inv, (lambda g, ans, m: la.inv_grad(F, g, ans, m),),
        la.inv_sym, symbol="inv", grad_fn="LinalgInvExBackward0", domain=SQUARE,
        hint="inv takes an (n,n) matrix or an (...,n,n) stack of them", explain=la.explain(la.square_problem("inv")),
-       saves="ans"),
+       saves="ans", caution=Caution(la.singular, "a singular (or nearly singular) matrix has no inverse: inv gives "
+                                    "IEEE's inf and nan, or numbers dominated by rounding")),
     Op("solve", Fn("solve"), 2, la.solve,
        (lambda g, ans, a, b: la.solve_grad_a(F, g, ans, a, b),
         lambda g, ans, a, b: la.solve_grad_b(F, g, ans, a, b)),
@@ -290,12 +291,14 @@ TABLE: list[Op] = [
        domain=SQUARE._replace(cases=cases([((3, 3), (3,)), ((2, 2), (2, 3)), ((2, 3, 3), (3,)), ((2, 2, 2), (2, 2, 1)),
                                            ((2, 2), (3, 2, 2))])),
        hint="solve(A, b) takes A (n,n) or (...,n,n), and b (n,) or (...,n,k)", explain=la.explain(la.solve_problem),
-       saves=("all", "inputs")),
+       saves=("all", "inputs"), caution=Caution(la.singular, "a singular (or nearly singular) matrix A: solve(A, b) "
+                                                "gives IEEE's inf and nan, or numbers dominated by rounding")),
     Op("logdet", Fn("logdet"), 1, la.logdet, (lambda g, ans, m: la.logdet_grad(F, g, ans, m),),
        la.logdet_sym, symengine=False,      # log(Abs(det)): SymEngine does not differentiate Abs
        symbol="logdet", grad_fn="LinalgSlogdetBackward0", domain=SQUARE,
        hint="logdet (log|det|) takes an (n,n) matrix or an (...,n,n) stack of them",
-       explain=la.explain(la.square_problem("logdet")), saves="inputs"),
+       explain=la.explain(la.square_problem("logdet")), saves="inputs",
+       caution=Caution(la.singular, "a singular (or nearly singular) matrix: logdet is -inf, or all but")),
     Op("cross", Fn("cross"), 2, la.cross,
        (lambda g, ans, a, b: F.cross(b, g),
         lambda g, ans, a, b: F.cross(g, a)),
