@@ -56,7 +56,7 @@ def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs
             except (ValueError, IndexError, MemoryError, GradcliError) as exc:
                 raise located(node, inputs, exc) from None
             if kinks and op.kink is not None and (needs is None or node in needs):
-                if op.kink.where(*[a.data for a in inputs] if recorded else inputs):
+                if op.kink.where(*[a.data for a in inputs] if recorded else inputs, **node.kw):
                     met.append((node, op.kink.convention))
             if drop:
                 for a in args:

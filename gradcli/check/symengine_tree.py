@@ -43,6 +43,11 @@ class Module:
     def Heaviside(self, x):
         raise Unsupported("heaviside")
 
+    def Piecewise(self, *pieces):
+        # SymEngine evaluates every branch at the point (nan in sinc's x = 0 branch) and has no
+        # gradcli spelling for the conditions: the rows built with Piecewise are SymPy's.
+        raise Unsupported("piecewise")
+
 
 def mpfr(se, value: float, bits: int = BITS):
     """A finite float as an MPFR number holding exactly its binary value."""
@@ -80,7 +85,12 @@ def evaluate_at(e, point: dict, bits: int = BITS) -> float:
         return float(value)
     if kind in SPECIAL:
         return SPECIAL[kind]
-    value = value.n(bits, real=False)
+    try:
+        value = value.n(bits, real=False)
+    except RuntimeError:
+        # SymEngine evaluates erf of a number only: erf(sqrt(2)*x/2) is "Not Implemented" while
+        # sqrt(2) stays symbolic. With the constants as MPFR numbers first, it is a number.
+        value = e.subs({**point, **_constants(e, bits)}).n(bits, real=False)
     kind = type(value).__name__
     if kind in SPECIAL:
         return SPECIAL[kind]
