@@ -299,15 +299,17 @@ TABLE: list[Op] = [
        lambda sp, x: sp.erfc(x), "ErfcBackward0", head="erfc", precise=lambda mp, x: mp.erfc(x)),
     # gelu is the exact form x*Phi(x), Phi the normal CDF (erf), not the tanh approximation.
     ew("gelu",  "gelu",  nm.gelu, (_gelu_grad,), lambda sp, x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2, "GeluBackward0"),
-    # elu with alpha = 1: its derivative is 1 on both sides of 0, so no kink.
+    # elu with alpha = 1: its derivative is 1 on both sides of 0; its second derivative jumps there.
     ew("elu",   "elu",   nm.elu, (_elu_grad,), lambda sp, x: sp.Piecewise((x, x > 0), (sp.exp(x) - 1, True)),
-       "EluBackward0", symengine=False),
+       "EluBackward0", symengine=False,
+       kink=Kink(nm.at_zero, "elu'(0) = 1 from both sides; elu''(0) is taken from the x <= 0 side, exp(0) = 1")),
     ew("silu",  "silu",  lambda x: x * nm.sigmoid(x),
        (lambda g, ans, x: g * F.sigmoid(x) * (1 + x * (1 - F.sigmoid(x))),), lambda sp, x: x / (1 + sp.exp(-x)),
        "SiluBackward0", -4.0, 4.0),
     ew("softsign", "softsign", lambda x: x / (1 + np.abs(x)),
        (lambda g, ans, x: g / ((1 + F.abs(x)) * (1 + F.abs(x))),), lambda sp, x: x / (1 + sp.Abs(x)),
-       "SoftsignBackward0", away=0.1, symengine=False),
+       "SoftsignBackward0", away=0.1, symengine=False,
+       kink=Kink(nm.at_zero, "softsign'(0) = 1; softsign''(0) is taken as 0 (sign(0) = 0), where it jumps")),
     # sinc(x) = sin(pi x)/(pi x), numpy's normalized sinc: sinc(0) = 1 and sinc'(0) = 0.
     ew("sinc",  "sinc",  nm.sinc, (_sinc_grad,),
        lambda sp, x: sp.Piecewise((1, sp.Eq(x, 0)), (sp.sin(sp.pi * x) / (sp.pi * x), True)), "SincBackward0",
