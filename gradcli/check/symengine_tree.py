@@ -43,6 +43,12 @@ class Module:
     def Heaviside(self, x):
         raise Unsupported("heaviside")
 
+    def Piecewise(self, *pieces):
+        # SymEngine evaluates every branch at the point, the one not taken too (nan in sinc's
+        # branch for x = 0, and in where(x != 0, sin(x)/x, 1) at 0): rows built with Piecewise
+        # (comparisons, where, elu, sinc) are SymPy's.
+        raise Unsupported("piecewise")
+
 
 def mpfr(se, value: float, bits: int = BITS):
     """A finite float as an MPFR number holding exactly its binary value."""
@@ -80,7 +86,12 @@ def evaluate_at(e, point: dict, bits: int = BITS) -> float:
         return float(value)
     if kind in SPECIAL:
         return SPECIAL[kind]
-    value = value.n(bits, real=False)
+    try:
+        value = value.n(bits, real=False)
+    except RuntimeError:
+        # SymEngine evaluates erf of a number only: erf(sqrt(2)*x/2) is "Not Implemented" while
+        # sqrt(2) stays symbolic. With the constants as MPFR numbers first, it is a number.
+        value = e.subs({**point, **_constants(e, bits)}).n(bits, real=False)
     kind = type(value).__name__
     if kind in SPECIAL:
         return SPECIAL[kind]
@@ -171,26 +182,10 @@ def _spell(e) -> tuple[str, int]:
         return _product(e)
     if e.is_Pow:
         return _power(e)
-    if kind == "Piecewise":                     # Piecewise((a, c), (b, True)) is where(c, a, b)
-        args = e.args
-        text = "nan" if type(args[-1]).__name__ != "BooleanTrue" else _text(args[-2])[0]
-        pairs = list(zip(args[0::2], args[1::2]))
-        if type(args[-1]).__name__ == "BooleanTrue":
-            pairs = pairs[:-1]
-        for value, cond in reversed(pairs):
-            text = f"where({_text(cond)[0].removeprefix('(').removesuffix(')') if type(cond).__name__ in RELATIONS else _text(cond)[0]}, {_text(value)[0]}, {text})"
-        return text, ATOM
-    if kind in RELATIONS:
-        lhs, rhs = e.args
-        return f"({_text(lhs)[0]} {RELATIONS[kind]} {_text(rhs)[0]})", ATOM
-    if kind in ("BooleanTrue", "BooleanFalse"):
-        return ("1" if kind == "BooleanTrue" else "0"), ATOM
     if e.is_Function:
         return f"{kind}({', '.join(_text(a)[0] for a in e.args)})", ATOM
     raise Unsupported(f"no gradcli spelling for {kind}")
 
-
-RELATIONS = {"StrictLessThan": "<", "LessThan": "<=", "Equality": "==", "Unequality": "!="}
 
 
 def _number(e) -> tuple[str, int]:

@@ -61,7 +61,7 @@ def to_tree(expr: Expr, env: dict, sp) -> np.ndarray:
 
 def _apply(sp, op, args: list, kw: dict):
     if op.elementwise:
-        return np.frompyfunc(lambda *xs: op.sympy(sp, *xs), len(args), 1)(*args)
+        return np.frompyfunc(lambda *xs: op.sympy(sp, *xs, **kw), len(args), 1)(*args)
     return op.sympy(sp, *args, **kw)
 
 

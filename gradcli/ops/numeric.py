@@ -215,7 +215,36 @@ def erf(x):
     return np.float64(math.erf(x)) if np.ndim(x) == 0 else _erf(x)
 
 
-# -- kinks: where(*input arrays) is true at a point where the op is not differentiable ------------
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def erfc(x):
+    return np.float64(math.erfc(x)) if np.ndim(x) == 0 else _erfc(x)
+
+
+def gelu(x):
+    """x * Phi(x), the exact form: Phi(x) = erfc(-x/sqrt(2))/2 (no cancellation for negative x)."""
+    return x * 0.5 * erfc(-x * (1 / math.sqrt(2.0)))
+
+
+def elu(x):
+    """x for x > 0, exp(x) - 1 otherwise (alpha = 1)."""
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))[()]
+
+
+def sinc(x):
+    """numpy's normalized sinc, sin(pi x)/(pi x), 1 at 0."""
+    return np.sinc(x)[()]
+
+
+def clip(x, lo=None, hi=None):
+    """clip with number bounds (the row's statics): min(max(x, lo), hi)."""
+    if lo is None or hi is None:
+        raise ValueError("clip(x, lo, hi) takes x and both bounds")
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+# -- kinks: where(*input arrays, **attrs) is true at a point where the op is not differentiable ------------
 # The forward pass asks at every such op: bool() for a number, since np.any costs microseconds there.
 def _any(mask) -> bool:
     return bool(mask.any()) if isinstance(mask, np.ndarray) else bool(mask)
@@ -239,3 +268,32 @@ def has_min_ties(x, axis=None, keepdims=False):
 
 def all_zero(x, axis=None, keepdims=False):
     return bool(np.any(np.all(x == 0, axis=axis)))
+
+
+def at_integer(x, **attrs):
+    return _any(x == np.floor(x))
+
+
+def at_nonzero_integer(x, **attrs):
+    return _any((x == np.floor(x)) & (x != 0))
+
+
+def at_half_integer(x, **attrs):
+    return _any(x - np.floor(x) == 0.5)
+
+
+def at_origin(a, b):
+    return _any((a == 0) & (b == 0))
+
+
+def at_bound(x, lo=None, hi=None):
+    return _any((x == lo) | (x == hi))
+
+
+def clip_tied(x, lo, hi):
+    return _any((x == lo) | (np.maximum(x, lo) == hi))
+
+
+def divides(a, b):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _any(np.mod(a, b) == 0)

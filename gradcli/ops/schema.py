@@ -36,7 +36,7 @@ A row (`Op`) has these fields; the first five are positional, the rest keywords:
              one entry per input, for what that input's gradient alone reads
     hint, explain  what a shape error says: a hint, and a message from the shapes
     kink     Kink(where, convention) for an op not differentiable everywhere:
-             where(*input arrays) is true at such a point, and convention says
+             where(*input arrays, **attrs) is true at such a point, and convention says
              which gradient gradcli uses there (the cross-check reports these
              points as nondifferentiable rather than as a mismatch)
     leaf     for the rows without inputs: NUMBER, CONSTANT or VARIABLE

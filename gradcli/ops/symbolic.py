@@ -116,6 +116,57 @@ def transpose(sp, x, axes=None):
     return np.transpose(x, axes)
 
 
+# floor, ceil, round and trunc for SymPy: its own floor and ceiling leave their derivative an
+# unevaluated Derivative, so these say what it is: 0 between the jumps, nan (none) at a jump.
+_STEPS: dict = {}
+# name -> (the function of SymPy it extends, or None; where its jumps are: frac(x + shift) == 0)
+STEP_FUNCTIONS = {"floor": ("floor", 0), "ceiling": ("ceiling", 0), "round_even": (None, "1/2"), "trunc": (None, 0)}
+
+
+def step(sp, name: str, x):
+    """The step function `name` of x: SymPy's with its derivative; SymEngine's own floor and ceiling
+    (and trunc and round through them), whose derivatives SymEngine leaves unevaluated."""
+    if getattr(sp, "__name__", "") != "sympy":
+        if name == "trunc":
+            return sp.sign(x) * sp.floor(sp.Abs(x))
+        return sp.floor(x + sp.Rational(1, 2)) if name == "round_even" else getattr(sp, name)(x)
+    if not _STEPS:
+        _STEPS.update({n: _step_class(sp, n, *spec) for n, spec in STEP_FUNCTIONS.items()})
+    return _STEPS[name](x)
+
+
+def _step_class(sp, name: str, base, shift):
+    def fdiff(self, argindex=1):
+        y = self.args[0] + sp.S(shift)
+        if name == "trunc":         # trunc is continuous at 0: its jumps are the other integers
+            return sp.Piecewise((sp.nan, sp.And(sp.Eq(sp.frac(y), 0), sp.Ne(y, 0))), (0, True))
+        return sp.Piecewise((sp.nan, sp.Eq(sp.frac(y), 0)), (0, True))
+
+    if base is not None:
+        return type(name, (getattr(sp, base),), {"fdiff": fdiff})
+
+    def eval(cls, x):
+        if x.is_Number and x.is_finite:
+            if name == "trunc":
+                return sp.sign(x) * sp.floor(abs(x))
+            n = sp.floor(x)
+            half = x - n - sp.Rational(1, 2)
+            return n + 1 if half > 0 or (half == 0 and n % 2) else n
+        return None
+
+    return type(name, (sp.Function,), {"fdiff": fdiff, "eval": classmethod(eval)})
+
+
+def mod(sp, a, b):
+    """numpy's mod (the sign of b): a - b*floor(a/b)."""
+    return a - b * step(sp, "floor", a / b)
+
+
+def cbrt(sp, x):
+    """The real cube root (negative for negative x), as numpy's cbrt."""
+    return sp.sign(x) * sp.Abs(x) ** sp.Rational(1, 3)
+
+
 # -- high precision: mpmath for the SymPy functions the rows make ------------------------------------
 def heaviside(mp, x, h0=None):
     return mp.mpf(0.5) if x == 0 else (mp.mpf(1) if x > 0 else mp.mpf(0))
@@ -129,6 +180,16 @@ def log(mp, x, base=None):
     if x == 0:
         raise ZeroDivisionError
     return mp.log(x) if base is None else mp.log(x) / mp.log(base)
+
+
+def round_even(mp, x):
+    n = mp.floor(x)
+    half = x - n - mp.mpf(0.5)
+    return n + 1 if half > 0 or (half == 0 and int(n) % 2) else n
+
+
+def trunc(mp, x):
+    return mp.floor(x) if x >= 0 else mp.ceil(x)
 
 
 norm = reduction(lambda sp, v: sp.sqrt(sp.Add(*[e ** 2 for e in v])))

@@ -7,6 +7,7 @@ the op; given plain arrays (the backward pass without create_graph) it is the nu
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 
@@ -16,8 +17,8 @@ from gradcli.graph import Node, Ops
 from gradcli.ops import linalg as la
 from gradcli.ops import numeric as nm
 from gradcli.ops import symbolic as sy
-from gradcli.ops.schema import (AXIS, BINARY, CONSTANT, FLAG, INTEGER, INTERNAL, LEAF, NUMBER, REDUCE, SHAPE, VARIABLE,
-                                Caution, Domain, Fn, Infix, Kink, Op, Postfix, Prefix, cases, ew)
+from gradcli.ops.schema import (AXIS, BINARY, CONSTANT, FLAG, INTEGER, INTERNAL, LEAF, NUMBER, REDUCE, SHAPE, UNARY,
+                                VARIABLE, Caution, Domain, Fn, Infix, Kink, Op, Postfix, Prefix, cases, ew)
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -141,7 +142,7 @@ def _compare(symbol: str, key: str, forms, ufunc, relation, name: str) -> Op:
     """A comparison row: 1.0 where it holds, else 0.0; no gradient flows through it (as through
     PyTorch's bool tensors): a use of it is a constant, also at a tie, where it jumps."""
     return Op(key, tuple(Infix(t, 0, chains=False) for t in forms), 2, nm.compare(ufunc), (None, None),
-              lambda sp, a, b: _piecewise_compare(sp, relation, a, b, key),
+              lambda sp, a, b: _piecewise_compare(sp, relation, a, b, key), symengine=False,   # Piecewise
               symbol=symbol, grad_fn=name, elementwise=True, domain=Domain(cases=cases(BINARY), away=0.1),
               saves="none")
 
@@ -170,6 +171,67 @@ def _norm_grad(g, ans, x, axis=None, keepdims=False):
 def _logsumexp_grad(g, ans, x, axis=None, keepdims=False):
     return _kept(g, x, axis, keepdims) * F.exp(x - _kept(ans, x, axis, keepdims))
 
+
+def _with_cases(row: Op, cases_: tuple) -> Op:
+    """The row with these test cases ((shapes, attrs) pairs) in its domain: rows with attrs or 3 inputs."""
+    return dataclasses.replace(row, domain=row.domain._replace(cases=cases_))
+
+
+INV_SQRT2, INV_SQRT_2PI = 1 / math.sqrt(2.0), 1 / math.sqrt(2 * math.pi)
+
+
+def _gelu_grad(g, ans, x):
+    # d/dx x*Phi(x) = Phi(x) + x*phi(x), Phi(x) = erfc(-x/sqrt(2))/2, phi the normal density.
+    return g * (0.5 * F.erfc(-x * INV_SQRT2) + x * F.exp(-0.5 * x * x) * INV_SQRT_2PI)
+
+
+def _elu_grad(g, ans, x):
+    # 1 for x > 0, exp(x) otherwise: 1 on both sides of 0 (alpha = 1), as PyTorch's x <= 0 branch gives.
+    below = _const(_raw(x) <= 0)
+    return g * (_const(_raw(x) > 0) + below * F.exp(x * below))
+
+
+def _sinc_grad(g, ans, x):
+    # (cos(pi x) - sinc(x))/x, and 0 at x = 0 (the limit; as PyTorch gives).
+    zero = _const(_raw(x) == 0)
+    return g * (F.cos(math.pi * x) - F.sinc(x)) / (x + zero) * (1 - zero)
+
+
+def _leaky_relu_grad(g, ans, x, slope=0.01):
+    # 1 for x > 0, slope for x <= 0: at 0 the slope, as PyTorch gives.
+    above = _raw(x) > 0
+    return g * _const(above + slope * ~above)
+
+
+def _clip3_shares(x, lo, hi):
+    # clip(x, lo, hi) = min(max(x, lo), hi): a tie splits the gradient evenly, as max and min do.
+    inner = np.maximum(_raw(x), _raw(lo))
+    return _max_share(hi, inner), inner
+
+
+def _clip3_grad_x(g, ans, x, lo, hi):
+    share, _ = _clip3_shares(x, lo, hi)
+    return g * share * _max_share(x, lo)
+
+
+def _clip3_grad_lo(g, ans, x, lo, hi):
+    share, _ = _clip3_shares(x, lo, hi)
+    return g * share * _max_share(lo, x)
+
+
+def _clip3_grad_hi(g, ans, x, lo, hi):
+    _, inner = _clip3_shares(x, lo, hi)
+    return g * _max_share(inner, hi)
+
+
+LEAKY_CASES = cases(UNARY) + ((((),), {"slope": 0.2}), (((3,),), {"slope": 1.5}))
+CLIP_CASES = ((((),), {"lo": -1.0, "hi": 1.0}), (((3,),), {"lo": -0.5, "hi": 1.5}),
+              (((2, 3),), {"lo": 0.25, "hi": 0.75}), (((3,),), {"lo": 1.0, "hi": -1.0}))
+CLIP3_CASES = cases([((), (), ()), ((3,), (), ()), ((2, 3), (3,), (2, 1)), ((), (3,), (3,))])
+
+
+MATMUL_CASES = cases([((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))])
+SUM_CASES = cases(REDUCE) + ((((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3),), {"axis": 0}))
 
 def _var_grad(g, ans, x, axis=None, keepdims=False, ddof=0):
     centred = x - F.mean(x, axis=axis, keepdims=True)
@@ -259,7 +321,7 @@ TABLE: list[Op] = [
         lambda g, ans, c, a, b: g * _chosen(c),
         lambda g, ans, c, a, b: g * (1.0 - _chosen(c))),
        lambda sp, c, a, b: sp.Piecewise((a, _condition(sp, c)), (b, True)), "WhereBackward0", arity=3,
-       saves=("none", "inputs", "inputs"), masks=lambda c, a, b: (None, c == 0, c != 0)),
+       symengine=False, saves=("none", "inputs", "inputs"), masks=lambda c, a, b: (None, c == 0, c != 0)),
     Op("pow", (Infix("^", 7, right=True), Infix("**", 7, right=True), Fn("pow")), 2, operator.pow,
        (_pow_grad_base,
         _pow_grad_exponent),
@@ -377,6 +439,94 @@ TABLE: list[Op] = [
        lambda sp, a, b: sp.Min(a, b), "MinimumBackward0", arity=2,
        kink=Kink(nm.tied, "min(a, b) splits the gradient evenly on a tie a = b"),
        symengine=False, head="Min", precise=lambda mp, *a: min(a)),
+
+    # More elementwise functions. Conventions at the kinks are PyTorch's unless the row says otherwise.
+    ew("log1p", "log1p", np.log1p, (lambda g, ans, x: g / (1 + x),), lambda sp, x: sp.log(1 + x), "Log1PBackward0",
+       -0.5, 2.0),
+    ew("expm1", "expm1", np.expm1, (lambda g, ans, x: g * F.exp(x),), lambda sp, x: sp.exp(x) - 1, "Expm1Backward0"),
+    ew("exp2",  "exp2",  np.exp2,   (lambda g, ans, x: g * ans * LN2,),              lambda sp, x: sp.Integer(2) ** x,
+       "Exp2Backward0", saves="ans"),
+    ew("asinh", "asinh", np.arcsinh, (lambda g, ans, x: g / F.sqrt(x * x + 1),),     lambda sp, x: sp.asinh(x),
+       "AsinhBackward0", head="asinh", precise=lambda mp, x: mp.asinh(x)),
+    ew("acosh", "acosh", np.arccosh, (lambda g, ans, x: g / F.sqrt(x * x - 1),),     lambda sp, x: sp.acosh(x),
+       "AcoshBackward0", 1.1, 3.0, head="acosh", precise=lambda mp, x: mp.acosh(x)),
+    ew("atanh", "atanh", np.arctanh, (lambda g, ans, x: g / (1 - x * x),),           lambda sp, x: sp.atanh(x),
+       "AtanhBackward0", -0.9, 0.9, head="atanh", precise=lambda mp, x: mp.atanh(x)),
+    # cbrt is the real cube root (numpy's); cbrt'(0) = 1/(3*0^2) = inf, as sqrt'(0).
+    ew("cbrt",  "cbrt",  np.cbrt,   (lambda g, ans, x: g / (3 * ans * ans),),        sy.cbrt, "CbrtBackward0",
+       away=0.1, kink=Kink(nm.at_zero, "cbrt'(0) = inf"), saves="ans", symengine=False),
+    ew("square", "square", np.square, (lambda g, ans, x: g * 2 * x,),               lambda sp, x: x ** 2, "PowBackward0"),
+    ew("erfc",  "erfc",  nm.erfc, (lambda g, ans, x: g * (-2 / math.sqrt(math.pi)) * F.exp(-x * x),),
+       lambda sp, x: sp.erfc(x), "ErfcBackward0", head="erfc", precise=lambda mp, x: mp.erfc(x)),
+    # gelu is the exact form x*Phi(x), Phi the normal CDF (erf), not the tanh approximation.
+    ew("gelu",  "gelu",  nm.gelu, (_gelu_grad,), lambda sp, x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2, "GeluBackward0"),
+    # elu with alpha = 1: its derivative is 1 on both sides of 0; its second derivative jumps there.
+    ew("elu",   "elu",   nm.elu, (_elu_grad,), lambda sp, x: sp.Piecewise((x, x > 0), (sp.exp(x) - 1, True)),
+       "EluBackward0", symengine=False,
+       kink=Kink(nm.at_zero, "elu'(0) = 1 from both sides; elu''(0) is taken from the x <= 0 side, exp(0) = 1")),
+    ew("silu",  "silu",  lambda x: x * nm.sigmoid(x),
+       (lambda g, ans, x: g * F.sigmoid(x) * (1 + x * (1 - F.sigmoid(x))),), lambda sp, x: x / (1 + sp.exp(-x)),
+       "SiluBackward0", -4.0, 4.0),
+    ew("softsign", "softsign", lambda x: x / (1 + np.abs(x)),
+       (lambda g, ans, x: g / ((1 + F.abs(x)) * (1 + F.abs(x))),), lambda sp, x: x / (1 + sp.Abs(x)),
+       "SoftsignBackward0", away=0.1, symengine=False,
+       kink=Kink(nm.at_zero, "softsign'(0) = 1; softsign''(0) is taken as 0 (sign(0) = 0), where it jumps")),
+    # sinc(x) = sin(pi x)/(pi x), numpy's normalized sinc: sinc(0) = 1 and sinc'(0) = 0.
+    ew("sinc",  "sinc",  nm.sinc, (_sinc_grad,),
+       lambda sp, x: sp.Piecewise((1, sp.Eq(x, 0)), (sp.sin(sp.pi * x) / (sp.pi * x), True)), "SincBackward0",
+       away=0.1, symengine=False),
+    # hypot(a, b) = sqrt(a^2 + b^2); at the origin a/0 and b/0 are 0/0: nan, as PyTorch gives.
+    ew("hypot", "hypot", np.hypot,
+       (lambda g, ans, a, b: g * a / ans,
+        lambda g, ans, a, b: g * b / ans),
+       lambda sp, a, b: sp.sqrt(a * a + b * b), "HypotBackward0", arity=2, saves="all",
+       kink=Kink(nm.at_origin, "hypot(a, b) at a = b = 0: gradient nan (0/0), as PyTorch gives")),
+    ew("logaddexp", "logaddexp", np.logaddexp,
+       (lambda g, ans, a, b: g * F.exp(a - ans),
+        lambda g, ans, a, b: g * F.exp(b - ans)),
+       lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)), "LogaddexpBackward0", arity=2, saves="all"),
+    _with_cases(ew("leaky_relu", "leaky_relu", lambda x, slope=0.01: np.maximum(x, 0.0) + slope * np.minimum(x, 0.0),
+                   (_leaky_relu_grad,),
+                   lambda sp, x, slope=0.01: sp.Max(x, 0) + sy.number(sp, slope) * sp.Min(x, 0), "LeakyReluBackward0",
+                   away=0.1, kink=Kink(nm.at_zero, "leaky_relu'(0) = slope, as PyTorch gives"),
+                   keywords={"slope": 0.01}, symengine=False), LEAKY_CASES),
+    # clip(x, lo, hi) with number bounds (statics): gradient 1 strictly inside, 0 at a bound and outside.
+    _with_cases(ew("clip", "clip", nm.clip,
+                   (lambda g, ans, x, lo=None, hi=None: g * _const((_raw(x) > lo) & (_raw(x) < hi)),),
+                   lambda sp, x, lo=None, hi=None: sp.Min(sp.Max(x, sy.number(sp, lo)), sy.number(sp, hi)),
+                   "ClampBackward1", statics=("lo", "hi"), symengine=False,
+                   kink=Kink(nm.at_bound, "clip(x, lo, hi) with number bounds: gradient 0 at a bound")), CLIP_CASES),
+    # clip(x, lo, hi) with bounds that are expressions: min(max(x, lo), hi), ties split evenly.
+    _with_cases(ew("clip3", "clip", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+                   (_clip3_grad_x,
+                    _clip3_grad_lo,
+                    _clip3_grad_hi),
+                   lambda sp, x, lo, hi: sp.Min(sp.Max(x, lo), hi), "ClampBackward0", arity=3, symengine=False,
+                   kink=Kink(nm.clip_tied, "clip(x, lo, hi) splits the gradient evenly on a tie (x = lo, or "
+                             "max(x, lo) = hi), as max and min do")), CLIP3_CASES),
+    # Steps: gradient 0, and taken as 0 at the jumps too (as PyTorch).
+    ew("floor", "floor", np.floor, (lambda g, ans, x: g * 0,), lambda sp, x: sy.step(sp, "floor", x), "FloorBackward0",
+       kink=Kink(nm.at_integer, "floor'(x) = 0 at an integer x (a jump)"), saves="none", symengine=False,
+       head="floor", precise=lambda mp, x: mp.floor(x)),
+    ew("ceil", "ceil", np.ceil, (lambda g, ans, x: g * 0,), lambda sp, x: sy.step(sp, "ceiling", x), "CeilBackward0",
+       kink=Kink(nm.at_integer, "ceil'(x) = 0 at an integer x (a jump)"), saves="none", symengine=False,
+       head="ceiling", precise=lambda mp, x: mp.ceil(x)),
+    # round is numpy's: half to even (round(0.5) = 0, round(1.5) = 2).
+    ew("round", "round", np.round, (lambda g, ans, x: g * 0,), lambda sp, x: sy.step(sp, "round_even", x),
+       "RoundBackward0", kink=Kink(nm.at_half_integer, "round'(x) = 0 at a half-integer x (a jump)"), saves="none",
+       symengine=False, head="round_even", precise=sy.round_even),
+    ew("trunc", "trunc", np.trunc, (lambda g, ans, x: g * 0,), lambda sp, x: sy.step(sp, "trunc", x), "TruncBackward0",
+       kink=Kink(nm.at_nonzero_integer, "trunc'(x) = 0 at a nonzero integer x (a jump)"), saves="none",
+       symengine=False, head="trunc", precise=sy.trunc),
+    # mod is numpy's (the sign of b): a - b*floor(a/b); where a/b is an integer, the gradients 1 and
+    # -a/b of the formula, as PyTorch's remainder gives.
+    ew("mod", "mod", np.mod,
+       (lambda g, ans, a, b: g,
+        lambda g, ans, a, b: -g * F.floor(a / b)),
+       sy.mod, "RemainderBackward1", away=0.3, arity=2, saves=("none", "inputs"), symengine=False,
+       kink=Kink(nm.divides, "mod(a, b) where a/b is an integer: gradients 1 and -a/b, as PyTorch's remainder")),
+
+    # Reductions to a scalar, and array functions.
 
     # Reductions: to a scalar, or along axis= (an integer, negative from the end, or a tuple), keepdims=1.
     Op("sum", Fn("sum"), 1, lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), (_sum_grad,),
