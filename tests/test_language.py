@@ -83,54 +83,59 @@ def test_where_takes_any_nonzero_condition_as_true_like_numpy():
     assert evaluate("where(c, a, b)", {"c": 0.0, "a": 1.0, "b": 5.0}).grad == {"c": 0.0, "a": 0.0, "b": 1.0}
 
 
-@pytest.mark.parametrize("text, x", [
-    ("where(x > 0, sqrt(x), 0)", -1.0),
-    ("where(x > 0, sqrt(x), 0)", 0.0),
-    ("where(x != 0, sin(x)/x, 1)", 0.0),
-    ("where(x > 0, log(x), x)", 0.0),
-    ("sum(where(x > 0, sqrt(x), 0))", [-1.0, 4.0]),
-])
-def test_the_nan_trap_is_computed_as_pytorch_does_and_explained(text, x, cli):
-    torch = pytest.importorskip("torch")
+TRAPS = {   # where(cond, taken, other): the branch taken, cond, and both branches' derivatives (numpy IEEE)
+    "where(x > 0, sqrt(x), 0)": ("sqrt(x)", lambda x: x > 0, lambda x: 1 / (2 * np.sqrt(x)), lambda x: 0 * x),
+    "where(x != 0, sin(x)/x, 1)": ("sin(x)/x", lambda x: x != 0, lambda x: np.cos(x) / x - np.sin(x) / x ** 2,
+                                   lambda x: 0 * x),
+    "where(x > 0, log(x), x)": ("log(x)", lambda x: x > 0, lambda x: 1 / x, lambda x: 1 + 0 * x),
+}
+TRAP_CASES = [("where(x > 0, sqrt(x), 0)", -1.0), ("where(x > 0, sqrt(x), 0)", 0.0),
+              ("where(x != 0, sin(x)/x, 1)", 0.0), ("where(x > 0, log(x), x)", 0.0),
+              ("sum(where(x > 0, sqrt(x), 0))", [-1.0, 4.0])]
+
+
+def _inner(text):
+    return text.removeprefix("sum(")[:-1] if text.startswith("sum(") else text
+
+
+@pytest.mark.parametrize("text, x", TRAP_CASES)
+def test_the_nan_trap_is_computed_as_reverse_mode_does_and_explained(text, x, cli):
+    taken, cond, d_taken, d_other = TRAPS[_inner(text)]
+    xs = np.asarray(x, dtype=float)
+    with np.errstate(all="ignore"):         # reverse mode: each branch gets the gradient times 1 or 0
+        c = cond(xs).astype(float)
+        want = c * d_taken(xs) + (1 - c) * d_other(xs)
     result = evaluate(text, {"x": x})
-    # PyTorch's numbers: the branch not taken is differentiated too
-    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    inner = text.removeprefix("sum(")[:-1] if text.startswith("sum(") else text
-    cond_text, taken, other = {"where(x > 0, sqrt(x), 0)": ("x > 0", "sqrt(x)", "0"),
-                               "where(x != 0, sin(x)/x, 1)": ("x != 0", "sin(x)/x", "1"),
-                               "where(x > 0, log(x), x)": ("x > 0", "log(x)", "x")}[inner]
-    env = {"x": t, "sqrt": torch.sqrt, "sin": torch.sin, "log": torch.log}
-    out = torch.where(_torch_eval(cond_text, env), _torch_eval(taken, env),
-                      _torch_eval(other, env) * torch.ones_like(t)).sum()
-    out.backward()
-    np.testing.assert_array_equal(np.isnan(result.grad["x"]), np.isnan(t.grad.numpy()))
-    np.testing.assert_allclose(np.nan_to_num(result.grad["x"]), np.nan_to_num(t.grad.numpy()))
+    np.testing.assert_array_equal(np.isnan(result.grad["x"]), np.isnan(want))
+    np.testing.assert_allclose(np.nan_to_num(result.grad["x"]), np.nan_to_num(want))
     traps = [n for n in result.notes if n.trap is not None]
     assert len(traps) == 1
     trap = traps[0].trap
-    assert trap["branch"] == taken and "where(" in trap["fix"]
-    # the fix is a safe expression: finite gradient, the same value
-    fixed = evaluate(text.replace(inner, trap["fix"]), {"x": x})
+    assert trap["branch"] == taken and trap["fix"].startswith("where(")
+    # the fix is safe: the same value, a finite gradient
+    fixed = evaluate(text.replace(_inner(text), trap["fix"]), {"x": x})
     assert np.all(np.isfinite(fixed.grad["x"]))
     np.testing.assert_allclose(fixed.value, result.value)
-    # JSON: the warning line and the node id of the where in the graph
-    args = ["eval", text, "--x", ",".join(map(str, np.atleast_1d(x))) if isinstance(x, list) else str(x),
-            "-f", "json", "--tree"]
-    rec = cli(*args).json
+    # JSON: the warning line, and the node id of the where in the graph
+    value = ",".join(map(str, x)) if isinstance(x, list) else str(x)
+    rec = cli("eval", text, "--x", value, "-f", "json", "--tree").json
     node = next(n for n in rec["graph"] if n["id"] == rec["traps"][0]["node"])
-    assert node["op"] == "where" and node["text"] == inner
+    assert node["op"] == "where" and node["text"] == _inner(text)
     assert any(w.startswith("nan gradient from a branch not taken") and f"(node {node['id']})" in w
                for w in rec["warnings"])
 
 
-def _torch_eval(text, env):
-    """A tiny evaluator for the few texts above (no eval of anything else)."""
-    import torch
-    table = {"x > 0": lambda: env["x"] > 0, "x != 0": lambda: env["x"] != 0, "sqrt(x)": lambda: torch.sqrt(env["x"]),
-             "sin(x)/x": lambda: torch.sin(env["x"]) / env["x"], "log(x)": lambda: torch.log(env["x"]),
-             "x": lambda: env["x"], "0": lambda: torch.tensor(0.0, dtype=torch.float64),
-             "1": lambda: torch.tensor(1.0, dtype=torch.float64)}
-    return table[text]()
+@pytest.mark.parametrize("text, x", TRAP_CASES)
+def test_the_nan_trap_numbers_are_pytorchs(text, x):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    branches = {"where(x > 0, sqrt(x), 0)": lambda: (t > 0, torch.sqrt(t), torch.zeros_like(t)),
+                "where(x != 0, sin(x)/x, 1)": lambda: (t != 0, torch.sin(t) / t, torch.ones_like(t)),
+                "where(x > 0, log(x), x)": lambda: (t > 0, torch.log(t), t)}
+    torch.where(*branches[_inner(text)]()).sum().backward()
+    got = evaluate(text, {"x": x}).grad["x"]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(t.grad.numpy()))
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(t.grad.numpy()))
 
 
 def test_the_fix_of_the_double_where_agrees_with_the_exact_check(cli):

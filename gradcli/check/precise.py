@@ -89,8 +89,8 @@ def _value(e, point: dict, memo: dict):
             value = mp.inf if (abs(base) > 1) == (exp > 0) else mp.mpf(0)
         else:
             value = mp.power(base, exp) if base >= 0 or exp == int(exp) else mp.power(mp.mpc(base), exp)
-    elif e.is_Relational:
-        value = _holds(e, point, memo)
+    elif e.is_Relational or e.is_Boolean:
+        value = mp.mpf(int(_holds(e, point, memo)))
     elif e.is_Piecewise:
         value = next((_value(piece, point, memo) for piece, cond in e.args
                       if cond is sympy().true or (cond is not sympy().false and _holds(cond, point, memo))), None)
@@ -113,11 +113,24 @@ _RELATIONS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a,
 
 
 def _holds(e, point: dict, memo: dict) -> bool:
-    """A comparison at the point, as numpy decides it: with a value not real (nan, complex),
-    every comparison is false but !=."""
+    """A condition at the point, as numpy decides a comparison: with a value not real (nan,
+    complex), every comparison is false but !=. SymPy may fold comparisons of comparisons into
+    ITE, And, Or and Not."""
     import mpmath as mp
-    if e is sympy().true or e is sympy().false:
+    sp = sympy()
+    if e is sp.true or e is sp.false:
         return bool(e)
+    kind = type(e).__name__
+    if kind == "ITE":
+        cond, then, other = e.args
+        return _holds(then if _holds(cond, point, memo) else other, point, memo)
+    if kind in ("And", "Or"):
+        found = (_holds(a, point, memo) for a in e.args)
+        return all(found) if kind == "And" else any(found)
+    if kind == "Not":
+        return not _holds(e.args[0], point, memo)
+    if not e.is_Relational:
+        raise _Unknown(e)
     try:
         a, b = (_value(x, point, memo) for x in e.args)
     except (ValueError, ZeroDivisionError, OverflowError):     # a side with no value (0/0): nan

@@ -183,14 +183,14 @@ def function(name: str, rows) -> Callable:
     by_arity = {op.arity: op for op in rows}
 
     def call(*xs, **attrs):
-        op = by_arity.get(len(xs))
+        op = by_arity.get(len(xs), by_arity.get(None))       # None: a row of any number (concat, stack)
         if op is None:
-            counts = " or ".join(map(str, sorted(by_arity)))
+            counts = " or ".join(map(str, sorted(n for n in by_arity if n is not None)))
             raise TypeError(f"{name}() takes {counts} tensor argument{'s' * (counts != '1')} ({len(xs)} given)")
         return apply(op, *(x if isinstance(x, Node) else tensor(x) for x in xs[:1]), *xs[1:], **attrs)
     call.__name__ = call.__qualname__ = name
-    call.__doc__ = " / ".join(f"{name}({', '.join('xyz'[:op.arity])}): op {op.key!r}, backward {op.grad_fn}"
-                              for op in sorted(rows, key=lambda op: op.arity))
+    call.__doc__ = " / ".join(f"{name}({'x, ...' if op.arity is None else ', '.join('xyz'[:op.arity])}): "
+                              f"op {op.key!r}, backward {op.grad_fn}" for op in sorted(rows, key=lambda op: op.arity or 0))
     return call
 
 

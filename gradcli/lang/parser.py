@@ -453,13 +453,22 @@ def _checked(kind: str, key: str, value, error) -> object:
 
 
 def similar_functions(name: str) -> list[str]:
-    """Known functions a misspelt name may mean: close in spelling (sinn: sin, sinh), or a
-    known name it starts with or that starts with it (exponential: exp)."""
-    close = close_matches(name, list(FUNCTIONS), n=3, cutoff=0.6)
+    """Known functions a misspelt name may mean: one it spells out (squareroot: sqrt,
+    cumulative_sum: cumsum), close in spelling (sinn: sin, sinh), or a known name it starts
+    with or that starts with it (exponential: exp)."""
     lower = name.lower()
+    spelled = sorted((f for f in FUNCTIONS if len(f) >= 3 and len(lower) > len(f) + 2 and f[0] == lower[0]
+                      and _abbreviates(f, lower)), key=len, reverse=True)
+    close = close_matches(name, list(FUNCTIONS), n=3, cutoff=0.6)
     if not close and len(lower) >= 2:
         close = sorted(f for f in FUNCTIONS if len(f) >= 2 and (lower.startswith(f) or f.startswith(lower)))[:3]
-    return close
+    return list(dict.fromkeys(close[:2] + spelled[:2] + close[2:]))[:3]
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """Whether short's letters appear in long in order (sqrt in squareroot)."""
+    letters = iter(long)
+    return all(c in letters for c in short)
 
 
 def parse(source: str) -> Expr:

@@ -108,6 +108,16 @@ def stack(sp, *xs, axis=0):
     return np.stack([np.asarray(x, dtype=object) for x in xs], axis=axis)
 
 
+def diag(sp, x):
+    """numpy's diag on an object array, with exact zeros off the diagonal of a vector's matrix."""
+    if np.ndim(x) == 1:
+        out = np.full((len(x), len(x)), sp.Integer(0), dtype=object)
+        for i, v in enumerate(x):
+            out[i, i] = v
+        return out
+    return np.diag(x)
+
+
 def reshape(sp, x, shape):
     return np.reshape(x, shape)
 

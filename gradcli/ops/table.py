@@ -17,7 +17,7 @@ from gradcli.graph import Node, Ops
 from gradcli.ops import linalg as la
 from gradcli.ops import numeric as nm
 from gradcli.ops import symbolic as sy
-from gradcli.ops.schema import (AXIS, BINARY, CONSTANT, FLAG, INTEGER, INTERNAL, LEAF, NUMBER, REDUCE, SHAPE, UNARY,
+from gradcli.ops.schema import (AXIS, BINARY, CONSTANT, FLAG, INTEGER, INTERNAL, LEAF, NUMBER, NUMBER_KW, REDUCE, SHAPE, UNARY,
                                 VARIABLE, Caution, Domain, Fn, Infix, Kink, Op, Postfix, Prefix, cases, ew)
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -404,7 +404,7 @@ TABLE: list[Op] = [
     ew("sqrt",  ("sqrt", Prefix("√", 5)), np.sqrt, (lambda g, ans, x: g / (2 * ans),), lambda sp, x: sp.sqrt(x), "SqrtBackward0",
        0.1, 3.0, kink=Kink(nm.at_zero, "sqrt'(0) = inf"), saves="ans"),
     # abs'(0) = sign(0) = 0 (as PyTorch).
-    ew("abs",   "abs",   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),  "AbsBackward0",
+    ew("abs",   ("abs", "absolute"),   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),  "AbsBackward0",
        away=0.1, kink=Kink(nm.at_zero, "abs'(0) = 0"), symengine=False, head="Abs", precise=lambda mp, x: mp.fabs(x)),
     # sign and heaviside are steps: derivative 0 away from 0, and taken as 0 at 0 too.
     ew("sign",  "sign",  np.sign,   (lambda g, ans, x: g * 0,),                       lambda sp, x: sp.sign(x),  "SignBackward0",
@@ -427,13 +427,13 @@ TABLE: list[Op] = [
        lambda sp, y, x: sp.atan2(y, x), "Atan2Backward0", away=0.3, arity=2,
        symengine=False,         # SymEngine differentiates it through atan(y/x): 0*inf at x = 0
        head="atan2", precise=lambda mp, y, x: mp.atan2(y, x)),
-    ew("maximum", "max", np.maximum,
+    ew("maximum", ("max", "maximum"), np.maximum,
        (lambda g, ans, a, b: g * _max_share(a, b),
         lambda g, ans, a, b: g * _max_share(b, a)),
        lambda sp, a, b: sp.Max(a, b), "MaximumBackward0", arity=2,
        kink=Kink(nm.tied, "max(a, b) splits the gradient evenly on a tie a = b"),
        symengine=False, head="Max", precise=lambda mp, *a: max(a)),
-    ew("minimum", "min", np.minimum,
+    ew("minimum", ("min", "minimum"), np.minimum,
        (lambda g, ans, a, b: g * _max_share(b, a),
         lambda g, ans, a, b: g * _max_share(a, b)),
        lambda sp, a, b: sp.Min(a, b), "MinimumBackward0", arity=2,
@@ -446,11 +446,11 @@ TABLE: list[Op] = [
     ew("expm1", "expm1", np.expm1, (lambda g, ans, x: g * F.exp(x),), lambda sp, x: sp.exp(x) - 1, "Expm1Backward0"),
     ew("exp2",  "exp2",  np.exp2,   (lambda g, ans, x: g * ans * LN2,),              lambda sp, x: sp.Integer(2) ** x,
        "Exp2Backward0", saves="ans"),
-    ew("asinh", "asinh", np.arcsinh, (lambda g, ans, x: g / F.sqrt(x * x + 1),),     lambda sp, x: sp.asinh(x),
+    ew("asinh", ("asinh", "arcsinh"), np.arcsinh, (lambda g, ans, x: g / F.sqrt(x * x + 1),),     lambda sp, x: sp.asinh(x),
        "AsinhBackward0", head="asinh", precise=lambda mp, x: mp.asinh(x)),
-    ew("acosh", "acosh", np.arccosh, (lambda g, ans, x: g / F.sqrt(x * x - 1),),     lambda sp, x: sp.acosh(x),
+    ew("acosh", ("acosh", "arccosh"), np.arccosh, (lambda g, ans, x: g / F.sqrt(x * x - 1),),     lambda sp, x: sp.acosh(x),
        "AcoshBackward0", 1.1, 3.0, head="acosh", precise=lambda mp, x: mp.acosh(x)),
-    ew("atanh", "atanh", np.arctanh, (lambda g, ans, x: g / (1 - x * x),),           lambda sp, x: sp.atanh(x),
+    ew("atanh", ("atanh", "arctanh"), np.arctanh, (lambda g, ans, x: g / (1 - x * x),),           lambda sp, x: sp.atanh(x),
        "AtanhBackward0", -0.9, 0.9, head="atanh", precise=lambda mp, x: mp.atanh(x)),
     # cbrt is the real cube root (numpy's); cbrt'(0) = 1/(3*0^2) = inf, as sqrt'(0).
     ew("cbrt",  "cbrt",  np.cbrt,   (lambda g, ans, x: g / (3 * ans * ans),),        sy.cbrt, "CbrtBackward0",
@@ -489,15 +489,15 @@ TABLE: list[Op] = [
                    (_leaky_relu_grad,),
                    lambda sp, x, slope=0.01: sp.Max(x, 0) + sy.number(sp, slope) * sp.Min(x, 0), "LeakyReluBackward0",
                    away=0.1, kink=Kink(nm.at_zero, "leaky_relu'(0) = slope, as PyTorch gives"),
-                   keywords={"slope": 0.01}, symengine=False), LEAKY_CASES),
+                   keywords={"slope": NUMBER_KW}, symengine=False), LEAKY_CASES),
     # clip(x, lo, hi) with number bounds (statics): gradient 1 strictly inside, 0 at a bound and outside.
-    _with_cases(ew("clip", "clip", nm.clip,
+    _with_cases(ew("clip", ("clip", "clamp"), nm.clip,
                    (lambda g, ans, x, lo=None, hi=None: g * _const((_raw(x) > lo) & (_raw(x) < hi)),),
                    lambda sp, x, lo=None, hi=None: sp.Min(sp.Max(x, sy.number(sp, lo)), sy.number(sp, hi)),
-                   "ClampBackward1", statics=("lo", "hi"), symengine=False,
+                   "ClampBackward1", statics=("lo", "hi"), keywords={"lo": NUMBER_KW, "hi": NUMBER_KW}, symengine=False,
                    kink=Kink(nm.at_bound, "clip(x, lo, hi) with number bounds: gradient 0 at a bound")), CLIP_CASES),
     # clip(x, lo, hi) with bounds that are expressions: min(max(x, lo), hi), ties split evenly.
-    _with_cases(ew("clip3", "clip", lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+    _with_cases(ew("clip3", ("clip", "clamp"), lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
                    (_clip3_grad_x,
                     _clip3_grad_lo,
                     _clip3_grad_hi),
@@ -520,13 +520,12 @@ TABLE: list[Op] = [
        symengine=False, head="trunc", precise=sy.trunc),
     # mod is numpy's (the sign of b): a - b*floor(a/b); where a/b is an integer, the gradients 1 and
     # -a/b of the formula, as PyTorch's remainder gives.
-    ew("mod", "mod", np.mod,
+    ew("mod", ("mod", "remainder"), np.mod,
        (lambda g, ans, a, b: g,
         lambda g, ans, a, b: -g * F.floor(a / b)),
        sy.mod, "RemainderBackward1", away=0.3, arity=2, saves=("none", "inputs"), symengine=False,
        kink=Kink(nm.divides, "mod(a, b) where a/b is an integer: gradients 1 and -a/b, as PyTorch's remainder")),
 
-    # Reductions to a scalar, and array functions.
 
     # Reductions: to a scalar, or along axis= (an integer, negative from the end, or a tuple), keepdims=1.
     Op("sum", Fn("sum"), 1, lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), (_sum_grad,),
@@ -617,7 +616,7 @@ TABLE: list[Op] = [
        (lambda g, ans, x: F.reshape(g, shape=x.shape),),
        lambda sp, x: np.reshape(x, -1), symbol="flatten", grad_fn="ReshapeAliasBackward0",
        domain=Domain(cases=cases([((2, 3),), ((),)])), saves="shape"),
-    Op("concat", (Fn("concat"), Fn("concatenate")), None, nm.concat, _concat_grad,
+    Op("concat", (Fn("concat"), Fn("concatenate"), Fn("cat")), None, nm.concat, _concat_grad,
        lambda sp, *xs, axis=0: np.concatenate([np.asarray(x, dtype=object) for x in xs], axis=axis),
        symbol="concat", grad_fn="CatBackward0",
        domain=Domain(cases=cases([((2,), (3,)), ((2, 3), (1, 3), (2, 3))]) + ((((2, 3), (2, 1)), {"axis": 1}),)),
@@ -630,7 +629,7 @@ TABLE: list[Op] = [
        domain=Domain(cases=cases([((3,), (2,)), ((2,), (2,)), ((), (3,))])), saves="inputs"),
     # diag(v) of a vector is the diagonal matrix, diag(M) of a matrix its diagonal (as numpy).
     Op("diag", Fn("diag"), 1, nm.diag, (_diag_grad,),
-       lambda sp, x: np.diag(x), symbol="diag", grad_fn="DiagBackward0",
+       sy.diag, symbol="diag", grad_fn="DiagBackward0",
        domain=Domain(cases=cases([((3,),), ((3, 3),), ((2, 3),)])), saves="shape",
        hint="diag takes a vector (the diagonal matrix) or a matrix (its diagonal)",
        explain=lambda shapes: f"diag takes a vector or a matrix; this has shape {shapes[0]}"),
