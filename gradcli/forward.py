@@ -58,7 +58,8 @@ def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs
                 raise located(node, inputs, exc) from None
             if op.caution is not None and op.caution.where(*[a.data for a in inputs] if recorded else inputs):
                 cautions.append((node, op.caution.message))
-            if kinks and op.kink is not None and (needs is None or node in needs):
+            if kinks and op.kink is not None and (needs is None or node in needs or
+                                                  (op.stops and any(a in needs for a in args))):   # a < b
                 if op.kink.where(*[a.data for a in inputs] if recorded else inputs, **node.kw):
                     met.append((node, op.kink.convention))
             if drop:
@@ -115,7 +116,7 @@ def gradient_paths(nodes: list[Expr], wanted: set) -> set[Expr]:
             continue
         op = node.op
         for i, a in enumerate(node.args):
-            if a in needs and op.flows(i):
+            if a in needs and (not op.stops or op.flows(i)):
                 needs.add(node)
                 break
     return needs
@@ -141,5 +142,5 @@ def located(node: Expr, args: list, exc: Exception) -> GradcliError:
             message = f"axis {node.kw.get('axis')} is out of range for shape {shapes[0]} ({ndim} ax{'is' if ndim == 1 else 'es'})"
         hint = ("a number has no axes" if ndim == 0 else "its one axis is 0 (or -1)" if ndim == 1 else
                 f"axes count from 0 to {ndim - 1}, or from -1 (the last) back to -{ndim}")
-        span = (node.parts or {}).get("axis", span)
+        span = (getattr(node, "parts", None) or {}).get("axis", span)
     return ShapeError(message, span, source=node.source, hint=hint)

@@ -155,7 +155,7 @@ def apply(op, *inputs, **attrs) -> Node:
     data = op.forward(*[x.data for x in xs], **attrs)
     if _state["grad_enabled"]:
         for i, x in enumerate(xs):
-            if x.requires_grad and op.flows(i):
+            if x.requires_grad and (not op.stops or op.flows(i)):
                 return make(cls, data, True, Function(op, xs, attrs))
     return make(cls, data)
 

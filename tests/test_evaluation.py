@@ -75,7 +75,7 @@ def test_graph_nodes():
     ("x[5]", {"x": [1, 2, 3]}, ShapeError, "index [5] is out of range for shape (3,)"),
     ("W @ v", {"W": [[1, 2], [3, 4]], "v": [1, 2, 3]}, ShapeError, "do not fit '@'"),
     ("dot(a, b)", {"a": [1, 2], "b": [1, 2, 3]}, ShapeError, "do not fit 'dot'"),
-    ("[x, 1]", {"x": [1, 2]}, ShapeError, "do not fit"),
+    ("[x, 1]", {"x": [1, 2]}, ShapeError, "stacked arrays must have one shape"),
     ("a*b", {"a": 1, "b": 2}, BindError, "--wrt names 'z'"),
 ])
 def test_bad_input_raises_a_gradcli_error(text, values, error, fragment):

@@ -50,7 +50,7 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Containe
             if found is not None:
                 op, attrs, inputs, values, ans, shapes = found
                 for i, x in enumerate(inputs):
-                    if x in needs and op.flows(i):
+                    if x in needs and (not op.stops or op.flows(i)):
                         gi = input_grad(op, i, g, ans, values, attrs, shapes[i])
                         prev = pending.get(x)
                         pending[x] = gi if prev is None else prev + gi

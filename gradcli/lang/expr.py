@@ -40,7 +40,8 @@ class Expr:
         self.id = id
         self._nodes = None
         self.kw = dict(attrs)           # the attrs as keyword arguments (read-only by convention)
-        self.parts = None               # keyword -> its span in the text (axis=0), where one was written
+        # `parts`, set only on a call that names keywords: keyword -> its span (axis=0); read it
+        # with getattr(node, "parts", None) (a slot left unset costs nothing to make)
 
     @property
     def text(self) -> str:

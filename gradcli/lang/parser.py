@@ -30,9 +30,10 @@ def _operator_tables():
 
 
 INFIX, PREFIX, POSTFIX = _operator_tables()
-CHAINS = {token: form.chains for op in TABLE for form in op.forms if isinstance(form, Infix)
-          for token in (form.token,)}
-FUNCTIONS = functions()
+# Comparisons do not chain; the parser knows them by their binding power, 0, theirs alone.
+assert all((form.bp == 0) == (not form.chains) for op in TABLE for form in op.forms if isinstance(form, Infix))
+FUNCTIONS = {name: sorted(rows, key=lambda op: not op.statics)    # a row taking literals first
+             for name, rows in functions().items()}
 
 
 def _describe(tok: Token) -> str:
@@ -101,7 +102,6 @@ class Parser:
             raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", self.peek())
         lhs, span = self.prefix()
         tokens, make = self.tokens, self.build.make
-        compared = None             # the comparison this level has made, if any (they do not chain)
         while True:
             tok = tokens[self.pos]
             if tok.kind != "op":
@@ -127,13 +127,11 @@ class Parser:
                 after = tokens[self.pos]
                 if after.kind == "end" or after.text in (")", "]", ","):
                     raise self.error(f"expected an expression after '{text}', found {_describe(after)}", after)
-                if not CHAINS[text]:
-                    if compared is not None:
-                        self.chained(compared, span, tok)
-                    compared = (span, tok)
                 rhs, rspan = self.expr_bp(r_bp)
-                if compared is not None and compared[1] is tok:
-                    compared = (span, tok, rspan)
+                if not l_bp:            # a comparison (binding power 0): no other may follow it
+                    following = tokens[self.pos]
+                    if following.kind == "op" and following.text in INFIX and not INFIX[following.text][1][0]:
+                        self.chained(span, tok, rspan, following)
                 span = Span(span.start, rspan.end)
                 lhs = make(op, (lhs, rhs), span)
             elif text == "(":
@@ -143,9 +141,8 @@ class Parser:
         self.depth -= 1
         return lhs, span
 
-    def chained(self, compared: tuple, span: Span, tok: Token):
+    def chained(self, first: Span, op1: Token, middle: Span, tok: Token):
         """a < b < c: an error that says how to write what it likely means."""
-        first, op1, middle = compared
         left = self.source[first.start:first.end]
         mid = self.source[middle.start:middle.end]
         m = re.match(r"\s*([\w.]+)", self.source[tok.end:])
@@ -234,56 +231,94 @@ class Parser:
 
     def call(self, name_tok: Token, rows) -> tuple[Expr, Span]:
         """name(args, keyword=literal, ...): the row of that name the arguments fit."""
-        open_tok = self.advance()
+        tokens = self.tokens
+        open_tok = tokens[self.pos]
+        self.pos += 1
         args: list[tuple[object, Span]] = []        # (Expr or a literal tuple, span)
         keywords: dict[str, tuple[object, Span, Token]] = {}
-        if self.peek().text == ")" and self.peek().kind == "op":
-            inner = Span(open_tok.start, self.advance().end)
+        tok = tokens[self.pos]
+        if tok.text == ")" and tok.kind == "op":
+            self.pos += 1
+            inner = Span(open_tok.start, tok.end)
         else:
             while True:
-                tok = self.peek()
-                if tok.kind == "name" and self.tokens[self.pos + 1].text == "=":
+                if tok.kind == "name" and tokens[self.pos + 1].text == "=":
                     self.pos += 2
                     value, vspan = self.literal()
                     if tok.text in keywords:
                         raise self.error(f"keyword '{tok.text}' is given twice", Span(tok.start, vspan.end))
                     keywords[tok.text] = (value, Span(tok.start, vspan.end), tok)
+                elif keywords:
+                    raise self.error("a positional argument cannot follow a keyword argument", tok,
+                                     hint="put the keyword arguments last: " + name_tok.text + "(x, axis=0)")
+                elif tok.text == "(" and tok.kind == "op":
+                    args.append(self.tuple_literal() or self.expr_bp(0))
                 else:
-                    if keywords:
-                        raise self.error("a positional argument cannot follow a keyword argument", tok,
-                                         hint="put the keyword arguments last: " + name_tok.text + "(x, axis=0)")
-                    args.append(self.argument())
-                tok = self.peek()
-                if tok.text == "," and tok.kind == "op":
-                    self.advance()
-                    continue
-                if tok.text == ")" and tok.kind == "op":
-                    inner = Span(open_tok.start, self.advance().end)
-                    break
+                    args.append(self.expr_bp(0))
+                tok = tokens[self.pos]
+                if tok.kind == "op":
+                    if tok.text == ",":
+                        self.pos += 1
+                        tok = tokens[self.pos]
+                        continue
+                    if tok.text == ")":
+                        self.pos += 1
+                        inner = Span(open_tok.start, tok.end)
+                        break
                 raise self.error(f"expected ',' or ')' to close '(', found {_describe(tok)}", tok)
         span = Span(name_tok.start, inner.end)
+        op = rows[0]
+        if len(rows) == 1 and not op.statics and not keywords and op.arity == len(args) and \
+                not any(type(a) is tuple for a, _ in args):         # the usual call: one row, its inputs
+            return self.build.make(op, tuple([a for a, _ in args]), span), span
         op, attrs = self.choose(name_tok, rows, args, span, set(keywords))
         for key, (value, kspan, ktok) in keywords.items():
             attrs[key] = self.keyword(op, name_tok.text, key, value, kspan, ktok.span)
         inputs = args if op.arity is None else args[:op.arity]
         node = self.build.make(op, tuple(a for a, _ in inputs), span, **attrs)
-        if keywords and node.parts is None:
+        if keywords and getattr(node, "parts", None) is None:
             node.parts = {key: kspan for key, (_, kspan, _) in keywords.items()}
         return node, span
 
-    def argument(self) -> tuple[object, Span]:
-        """An argument: an expression, or a tuple of integers such as (2, 3) (a shape, axes)."""
-        tok = self.peek()
-        if tok.text == "(" and tok.kind == "op":
-            start = self.pos
-            try:
-                value, span = self.literal()
-            except ParseError:
-                value = None
-            if isinstance(value, tuple) and self.peek().text in (",", ")"):
-                return value, span
-            self.pos = start
-        return self.expr_bp(0)
+    def tuple_literal(self) -> tuple[tuple, Span] | None:
+        """A tuple of integers as an argument, (2, 3) or (3,) (a shape, axes), or None when the
+        tokens are an expression in parentheses (then nothing is read; no exception either,
+        for most calls' arguments start with a parenthesis)."""
+        tokens = self.tokens
+        start = tokens[self.pos]            # the '('
+        i = self.pos + 1
+        items = []
+        while True:
+            tok = tokens[i]
+            sign = 1
+            if tok.text == "-" and tok.kind == "op":
+                sign, i = -1, i + 1
+                tok = tokens[i]
+            if tok.kind != "num":
+                return None
+            value = sign * float(tok.text)
+            if value != int(value) or not abs(value) < 2 ** 53:
+                return None
+            items.append(int(value))
+            i += 1
+            sep = tokens[i]
+            if sep.kind != "op":
+                return None
+            if sep.text == ")":
+                if len(items) == 1:
+                    return None             # (3) is a number in parentheses; (3,) a tuple
+                break
+            if sep.text != ",":
+                return None
+            i += 1
+            if tokens[i].text == ")" and tokens[i].kind == "op":
+                sep = tokens[i]
+                break
+        after = tokens[i + 1]
+        if after.kind != "op" or after.text not in (",", ")"):
+            return None
+        self.pos = i + 1
+        return tuple(items), Span(start.start, sep.end)
 
     def literal(self) -> tuple[object, Span]:
         """A keyword's value: a number (-2, 0.5), True/False, or a tuple of them: (0, 1), (3,)."""
@@ -315,7 +350,7 @@ class Parser:
         """The row the arguments fit, and the attrs from its literal positional arguments (those
         given by name, in named, are the keywords')."""
         n = len(args)
-        for op in sorted(rows, key=lambda op: not op.statics):     # a row taking literals first
+        for op in rows:         # a row taking literals first (see FUNCTIONS)
             statics = [s for s in op.statics if s not in named]
             if op.arity is None:
                 fits = n >= 1

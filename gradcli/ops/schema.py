@@ -185,6 +185,10 @@ class Op:
         """What the gradient of input i reads (see `saves`)."""
         return self.saves[i] if isinstance(self.saves, tuple) else self.saves
 
+    def __post_init__(self):
+        # stops: whether some input gets no gradient (a rule of None); the hot loops ask it first
+        object.__setattr__(self, "stops", not callable(self.grads) and any(r is None for r in self.grads))
+
     def flows(self, i: int) -> bool:
         """Whether a gradient flows to input i (a rule of None: none does, as into a comparison)."""
         return callable(self.grads) or self.grads[i] is not None

@@ -144,6 +144,7 @@ def _compare(symbol: str, key: str, forms, ufunc, relation, name: str) -> Op:
     return Op(key, tuple(Infix(t, 0, chains=False) for t in forms), 2, nm.compare(ufunc), (None, None),
               lambda sp, a, b: _piecewise_compare(sp, relation, a, b, key), symengine=False,   # Piecewise
               symbol=symbol, grad_fn=name, elementwise=True, domain=Domain(cases=cases(BINARY), away=0.1),
+              kink=Kink(nm.tied, f"a {symbol} b jumps at a = b; no gradient flows through a comparison, there too"),
               saves="none")
 
 
