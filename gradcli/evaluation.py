@@ -140,8 +140,9 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
             start = ones if seed is None else seed
             found = _through_tensors(run, nodes, leaves, retain_grad, start) if record else \
                 _through_expression(run, nodes, needs, start)
+            noted = len(notes)
             grads = _leaf_grads(wrt_names, bound, found, notes)
-            if not all(finite(g) for g in grads.values()):
+            if len(notes) > noted:         # a gradient is not finite: a where's branch not taken?
                 from gradcli.traps import find
                 notes.extend(Note(t.message, t.node.span, t.record()) for t in find(nodes, bound, wrt_names))
     return Result(expr=expr, value=_plain(data), grad=grads, values=bound, variables=names, wrt=wrt_names,

@@ -56,12 +56,14 @@ def forward(nodes: list[Expr], bound: dict, *, leaves: dict | None = None, needs
                 v = apply(op, *inputs, **node.kw) if recorded else op.forward(*inputs, **node.kw)
             except (ValueError, IndexError, MemoryError, GradcliError) as exc:
                 raise located(node, inputs, exc) from None
-            if op.caution is not None and op.caution.where(*[a.data for a in inputs] if recorded else inputs):
-                cautions.append((node, op.caution.message))
-            if kinks and op.kink is not None and (needs is None or node in needs or
-                                                  (op.stops and any(a in needs for a in args))):   # a < b
-                if op.kink.where(*[a.data for a in inputs] if recorded else inputs, **node.kw):
-                    met.append((node, op.kink.convention))
+            if op.watched:
+                data = [a.data for a in inputs] if recorded else inputs
+                if op.caution is not None and op.caution.where(*data):
+                    cautions.append((node, op.caution.message))
+                if kinks and op.kink is not None and (needs is None or node in needs or
+                                                      (op.stops and any(a in needs for a in args))):   # a < b
+                    if op.kink.where(*data, **node.kw):
+                        met.append((node, op.kink.convention))
             if drop:
                 for a in args:
                     uses[a.id] -= 1

@@ -188,6 +188,8 @@ class Op:
     def __post_init__(self):
         # stops: whether some input gets no gradient (a rule of None); the hot loops ask it first
         object.__setattr__(self, "stops", not callable(self.grads) and any(r is None for r in self.grads))
+        # watched: the forward pass asks this row where its kinks or cautions are
+        object.__setattr__(self, "watched", self.kink is not None or self.caution is not None)
 
     def flows(self, i: int) -> bool:
         """Whether a gradient flows to input i (a rule of None: none does, as into a comparison)."""
