@@ -74,6 +74,9 @@ CASES = [
     ["jacobian", "softmax(x)", "--x", "1,2,3"],
     ["hessian", "x^2*y + y^3/7", "--x", "1.1", "--y", "2.3"],
     ["minimize", "(x-3)^2 + (y+1)^2", "--x", "0", "--y", "0"],
+    ["eval", "sum(where(x > 0, x^2, -x) * softmax(x, axis=0))", "--x", "0.5,-1.25,2"],
+    ["eval", "logdet(M) + sum(inv(M)[0, ::-1])", "--M", "[[2,1],[1,3]]"],
+    ["eval", "sum(M[:, 1:]) + var(M, axis=0, ddof=1)[0]", "--M", "[[1.5,2,3],[4,5,6.25]]", "--tree"],
 ]
 
 
@@ -141,6 +144,11 @@ OUTPUTS = [
     ["eval", "2x + 1", "--x", "3"],                                  # errors
     ["eval", "sinn(x)", "--x", "3"],
     ["eval", "x", "--x", "1", "--no-chek"],
+    ["eval", "where(x > 0, sqrt(x), 0)", "--x", "-1"],               # the NaN trap, explained
+    ["eval", "sum(inv(M))", "--M", "[[1,2],[2,4]]"],                  # a singular matrix
+    ["eval", "a < b < c", "--a", "1"],                               # errors of the new language
+    ["eval", "sum(x, axes=0)", "--x", "1,2"],
+    ["eval", "concat(M, x, axis=0)", "--M", "[[1,2],[3,4]]", "--x", "1,2"],
 ]
 
 
@@ -263,3 +271,21 @@ def test_points_rows_all_reach_the_file_with_progress_on_the_terminal(tmp_path):
     assert len(s.out.splitlines()) == 20001 and not has_escape_codes(s.out)
     assert b"rows" in s.raw             # the progress showed ...
     assert s.text.strip() == ""         # ... and, transient, left the screen empty
+
+
+@pytest.mark.parametrize("cols", WIDTHS)
+def test_a_long_warning_wraps_at_its_spaces_on_a_terminal_and_is_one_line_in_a_pipe(cols):
+    args = ["eval", "where(x > 0, sqrt(x), 0)", "--x", "-1", "--no-check"]
+    s = terminal.run(args, cols=cols, stdout="pipe", stderr="tty")
+    piped = terminal.run(args, cols=cols, stdout="pipe", stderr="pipe").err.splitlines()
+    trap = next(line for line in piped if "branch not taken" in line)
+    assert trap.endswith("write where(x > 0, sqrt(where(x > 0, x, 1)), 0)")
+    screen = [line.rstrip() for line in s.screen if line.strip()]
+    start = next(i for i, line in enumerate(screen) if line.startswith("warning: nan gradient"))
+    lines = [screen[start]]
+    for line in screen[start + 1:]:
+        if not line.startswith("  "):
+            break
+        lines.append(line)
+    assert all(len(line) <= cols for line in lines)
+    assert " ".join(part.strip() for part in lines) == trap        # every word, none cut

@@ -59,9 +59,27 @@ class Stream:
 
 
 def warn(notes) -> None:
-    """The warnings of a computation, one line each, on stderr."""
+    """The warnings of a computation, one line each, on stderr; on a terminal, a long one is
+    wrapped at its spaces to the terminal's width (never inside a word or a number)."""
+    width = _stderr_width() if notes else None
     for note in notes:
-        sys.stderr.write(f"warning: {getattr(note, 'message', note)}\n")
+        line = f"warning: {getattr(note, 'message', note)}"
+        if width and len(line) > width:
+            import textwrap
+            line = "\n".join(textwrap.wrap(line, width, subsequent_indent="  ", break_long_words=False,
+                                           break_on_hyphens=False))
+        sys.stderr.write(line + "\n")
+
+
+def _stderr_width() -> int | None:
+    """The width of the terminal standard error is, or None when it is a file or a pipe."""
+    try:
+        if not sys.stderr.isatty():
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        return int(columns) if columns.isdigit() and int(columns) > 0 else os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def count(n: int, what: str) -> str:
