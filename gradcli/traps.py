@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from gradcli.binding import finite
+from gradcli.engine.backward import backprop
 from gradcli.forward import forward, gradient_paths
 from gradcli.render.numbers import to_json
 
@@ -48,7 +49,6 @@ def _number(v: float) -> str:
 
 def find(nodes: list, bound: dict, wrt: list[str]) -> list[Trap]:
     """The selections whose branches not taken make a gradient with respect to wrt nan."""
-    from gradcli.evaluation import evaluate     # (evaluation imports this module)
     wanted = set(wrt)
     needs = gradient_paths(nodes, wanted)
     selections = [n for n in nodes if n.op.masks is not None and n in needs]
@@ -62,14 +62,27 @@ def find(nodes: list, bound: dict, wrt: list[str]) -> list[Trap]:
         for i, (branch, mask) in enumerate(zip(node.args, masks)):
             if mask is None or branch not in needs or not np.any(mask):
                 continue
-            names = [v for v in branch.variables() if v in wanted]
-            seed = np.zeros(np.shape(values[branch.id])).tolist()       # the gradient the branch gets there
-            through = evaluate(branch, {v: bound[v] for v in branch.variables()}, wrt=names, grad_output=seed)
-            if all(finite(g) for g in through.grad.values()):
+            if all(finite(g) for g in _zero_seeded(branch, values, wanted)):
                 continue
             taken = np.broadcast_to(values[branch.id], np.shape(mask))[mask]
             traps.append(Trap(node, index[node.id], i, float(taken.flat[0]), _fix(node, i)))
     return traps
+
+
+def _zero_seeded(branch, values: dict, wanted: set) -> list:
+    """The gradients of the variables in a branch when the gradient reaching it is 0 (as through
+    a where where it is not taken): nan where its local derivatives are infinite or undefined."""
+    nodes = branch.nodes()
+    needs = gradient_paths(nodes, wanted)
+
+    def step(node):
+        if not node.args:
+            return None
+        return (node.op, node.kw, node.args, [values[a.id] for a in node.args], values[node.id],
+                [np.shape(values[a.id]) for a in node.args])
+    seed = np.zeros(np.shape(values[branch.id]))[()]
+    found = backprop(nodes, seed, step=step, needs=needs, keep={n for n in needs if n.op.is_variable})
+    return list(found.values())
 
 
 def _fix(node, branch: int) -> str:
