@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import gradcli
-from conftest import ENV, TRACEBACK, run_process
+from conftest import ENV, TRACEBACK
 from fuzz import adversarial
 from gradcli.errors import BindError, GradcliError, ParseError
 from gradcli.lang.parser import MAX_DEPTH, MAX_LENGTH, parse

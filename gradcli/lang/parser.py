@@ -397,7 +397,6 @@ class Parser:
         return _checked(kinds[key], key, value, lambda message: self.error(message, span,
                                                                            hint=f"{key} is {_KINDS[kinds[key]]}"))
 
-
     def array(self, open_tok: Token) -> tuple[Expr, Span]:
         args, span = self.arguments(open_tok, "]")
         if not args:

@@ -48,7 +48,7 @@ def solve_problem(shapes) -> str | None:
         return problem
     n = a[-1]
     if len(b) == 0:
-        return f"solve(A, b) takes a vector or a matrix b: b is a number"
+        return "solve(A, b) takes a vector or a matrix b: b is a number"
     if len(b) == 1:
         return None if b[0] == n else f"solve(A, b): A is {n}x{n} but b has {b[0]} elements"
     if b[-2] != n:
