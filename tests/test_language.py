@@ -353,3 +353,65 @@ def test_new_functions_are_also_tensor_methods_with_keywords():
     np.testing.assert_array_equal(x.grad.data, [[3, 2, 1], [3, 2, 1]])
     z = gradcli.reshape(x, shape=(3, 2))
     assert z.shape == (3, 2) and z.grad_fn.name() == "ViewBackward0"
+
+
+# -- what the peers' suites write -----------------------------------------------------------------
+@pytest.mark.parametrize("text, values, ref", [
+    ("dot(A, B)", {"A": M, "B": M.T}, lambda A, B: np.dot(A, B)),
+    ("dot(A, v)", {"A": M.T, "v": np.array([1.0, -2.0])}, lambda A, v: np.dot(A, v)),
+    ("dot(v, A)", {"v": np.array([1.0, -2.0]), "A": M}, lambda v, A: np.dot(v, A)),
+    ("dot(a, v)", {"a": 1.5, "v": V}, lambda a, v: np.dot(a, v)),
+    ("dot(A, a)", {"A": M, "a": 2.5}, lambda A, a: np.dot(A, a)),
+    ("dot(v, w)", {"v": V, "w": V[::-1].copy()}, lambda v, w: np.dot(v, w)),
+])
+def test_dot_is_numpys(text, values, ref):
+    names = list(values)
+    want = ref(*values.values())
+    weights = np.linspace(0.5, 1.5, np.size(want)).reshape(np.shape(want))
+    result = evaluate(f"sum({text} * g)", {**values, "g": weights})
+    np.testing.assert_allclose(evaluate(text, values, grad=False).value, want, rtol=1e-14)
+    for i, name in enumerate(names):
+        def f(x, i=i):
+            args = list(values.values())
+            args[i] = x
+            return np.sum(ref(*args) * weights)
+        np.testing.assert_allclose(result.grad[name], numeric_grad(f, values[name]), rtol=1e-6, atol=1e-8)
+
+
+def test_dot_of_stacks_says_to_use_matmul():
+    with pytest.raises(GradcliError) as info:
+        evaluate("dot(A, A)", {"A": np.ones((2, 2, 2))})
+    assert "a @ b" in info.value.hint
+
+
+def test_literal_arguments_may_be_arithmetic_on_numbers_and_constants():
+    assert parse("reshape(x, (5*4, 6))").kw == {"shape": (20, 6)}
+    assert parse("reshape(x, (2*3,))").kw == {"shape": (6,)}
+    node = parse("clip(x, -pi, pi)")
+    assert node.op.key == "clip" and node.kw == {"lo": -np.pi, "hi": np.pi}
+    assert parse("clip(x, -1, a)").op.key == "clip3"        # a bound of a variable: the other row
+    with pytest.raises(ParseError, match="a shape is made of integers"):
+        parse("reshape(x, (a, 6))")
+    x = np.arange(120.0).reshape(5, 6, 4)
+    result = evaluate("sum(reshape(x, (5*4, 6)) * w)", {"x": x, "w": np.arange(120.0).reshape(20, 6)})
+    np.testing.assert_array_equal(result.grad["x"], np.arange(120.0).reshape(5, 6, 4))
+
+
+@pytest.mark.parametrize("text", ["cumsum(x, axis=0)", "cumprod(x, axis=-1)", "logsumexp(x, axis=-1)",
+                                  "sum(x, axis=0)", "mean(x, axis=-1)", "max(x, axis=0)", "prod(x, axis=0)",
+                                  "norm(x, axis=0)"])
+def test_a_number_along_its_axis_0_is_itself_as_in_pytorch(text, cli):
+    rec = cli("eval", text, "--x", "0.7", "-f", "json").json
+    assert rec["value"] == 0.7 and rec["grad"] == {"x": 1.0} and rec["check"]["status"] == "ok"
+
+
+def test_var_with_ddof_past_the_count_is_numpys_inf_not_an_error(cli):
+    run = cli("eval", "sum(var(M, axis=1, ddof=3))", "--M", "[[1,2],[3,5]]", "-f", "json")
+    assert run.code == 0 and run.json["value"] == "inf"
+    assert np.var(np.array([1.0, 2.0]), ddof=3) == np.inf
+
+
+def test_percent_is_mod():
+    assert parse("a % b * c").sexpr() == "(* (mod a b) c)"
+    result = evaluate("a % b", {"a": -5.5, "b": 2.0})
+    assert result.value == np.mod(-5.5, 2.0) and result.grad == {"a": 1.0, "b": -np.floor(-5.5 / 2.0)}

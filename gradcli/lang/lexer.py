@@ -107,8 +107,6 @@ def _bad_character(source: str, pos: int) -> ParseError:
         hint = "!= compares; for 'not', write 1 - (a < b)"
     elif ch in "&|":
         hint = "for 'and', multiply comparisons: (a < b) * (b < c); for 'or', max(a < b, b < c)"
-    elif ch == "%":
-        hint = "write mod(a, b)"
     elif ch in "{};.#$?\\":
-        hint = "operators are + - * / @ ^ **, comparisons < <= > >= == !=, and postfix ' (transpose)"
+        hint = "operators are + - * / @ % ^ **, comparisons < <= > >= == !=, and postfix ' (transpose)"
     return ParseError(f"unexpected character {ch!r}", Span(pos, pos + 1), source=source, hint=hint)

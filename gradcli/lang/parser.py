@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import sys
 
+import numpy as np
+
 from gradcli.errors import ParseError, Span, close_matches
 from gradcli.lang.expr import Builder, Expr, paused_gc
 from gradcli.lang.lexer import Token, tokenize
@@ -252,7 +254,8 @@ class Parser:
                     raise self.error("a positional argument cannot follow a keyword argument", tok,
                                      hint="put the keyword arguments last: " + name_tok.text + "(x, axis=0)")
                 elif tok.text == "(" and tok.kind == "op":
-                    args.append(self.tuple_literal() or self.expr_bp(0))
+                    args.append(self.tuple_literal() or (self.shape_tuple() if rows[0].statics else None)
+                                or self.expr_bp(0))
                 else:
                     args.append(self.expr_bp(0))
                 tok = tokens[self.pos]
@@ -319,6 +322,41 @@ class Parser:
             return None
         self.pos = i + 1
         return tuple(items), Span(start.start, sep.end)
+
+    def shape_tuple(self) -> tuple[tuple, Span] | None:
+        """A tuple of integers written with arithmetic, (5*4, 6), for a function taking literals
+        (reshape's shape); None, reading nothing, when the parentheses hold one expression."""
+        tokens, i, depth = self.tokens, self.pos, 0
+        while True:                     # is there a comma inside these parentheses, at their level?
+            tok = tokens[i]
+            if tok.kind == "end":
+                return None
+            if tok.kind == "op":
+                if tok.text in ("(", "["):
+                    depth += 1
+                elif tok.text in (")", "]"):
+                    depth -= 1
+                    if depth == 0:
+                        return None
+                elif tok.text == "," and depth == 1:
+                    break
+            i += 1
+        open_tok = self.advance()
+        items = []
+        while True:
+            node, span = self.expr_bp(0)
+            value = _literal_of(node)
+            if not isinstance(value, int):
+                raise self.error("a shape is made of integers: numbers, or arithmetic on them", span,
+                                 hint="like reshape(x, (2, 3)) or reshape(x, (5*4, -1))")
+            items.append(value)
+            tok = self.advance()
+            if tok.text == ")" and tok.kind == "op":
+                return tuple(items), Span(open_tok.start, tok.end)
+            if tok.text != "," or tok.kind != "op":
+                raise self.error(f"expected ',' or ')' in a shape, found {_describe(tok)}", tok)
+            if self.peek().text == ")" and self.peek().kind == "op":
+                return tuple(items), Span(open_tok.start, self.advance().end)
 
     def literal(self) -> tuple[object, Span]:
         """A keyword's value: a number (-2, 0.5), True/False, or a tuple of them: (0, 1), (3,)."""
@@ -455,14 +493,32 @@ class Parser:
 
 
 def _literal_of(node) -> object:
-    """The number a literal argument is (2, -0.5), or None for an expression of variables."""
-    sign = 1
-    if isinstance(node, Expr) and node.op is PREFIX["-"][0]:
-        sign, node = -1, node.args[0]
-    if isinstance(node, Expr) and node.op is NUM:
-        value = sign * node.kw["value"]
-        return int(value) if value == int(value) and abs(value) < 2 ** 53 else value
-    return None
+    """The number a literal argument is (2, -0.5, 5*4, -pi/2: numbers and constants with
+    arithmetic), an int when whole, or None for an expression of variables."""
+    value = _constant(node)
+    if value is None or not np.isfinite(value):
+        return None
+    return int(value) if value == int(value) and abs(value) < 2 ** 53 else value
+
+
+def _constant(node, depth: int = 0) -> float | None:
+    """The value of an expression of numbers and constants (elementwise ops on them), or None."""
+    op = node.op
+    if op is NUM:
+        return node.kw["value"]
+    if op is CONST:
+        return CONSTANTS[node.kw["name"]]
+    if op is VAR or not op.elementwise or depth > 50:
+        return None
+    values = [_constant(a, depth + 1) for a in node.args]
+    if None in values:
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            out = op.forward(*map(np.float64, values), **node.kw)
+    except (ValueError, ArithmeticError, TypeError):
+        return None
+    return float(out) if np.ndim(out) == 0 else None
 
 
 _KINDS = {AXIS: "an integer or a tuple of integers, like axis=0, axis=-1 or axis=(0, 1)",

@@ -41,7 +41,9 @@ def explain_index(shapes, index) -> str:
 
 
 def flip(axis: int, ndim: int) -> tuple:
-    """The index that reverses one axis: x[..., ::-1, :] for axis -2."""
+    """The index that reverses one axis: x[..., ::-1, :] for axis -2 (nothing for a number)."""
+    if ndim == 0:
+        return ()
     a = axis % ndim
     return (Slice(),) * a + (Slice(None, None, -1),)
 
@@ -54,9 +56,10 @@ def matmul(a, b):
 
 
 def dot(a, b):
-    if a.shape != b.shape:
-        raise ValueError("shapes differ")
-    return np.vdot(a, b)
+    """numpy's dot on numbers, vectors and matrices."""
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise ValueError("dot takes numbers, vectors and matrices")
+    return np.dot(a, b)[()]
 
 
 def sum_to(x, shape):
@@ -149,23 +152,42 @@ def logsumexp(x, axis=None, keepdims=False):
 
 def count(shape: tuple, axis) -> int:
     """How many elements a reduction along axis takes together (all of them for None)."""
-    if axis is None:
+    if axis is None or shape == ():
         return int(np.prod(shape))
     axes = (axis,) if isinstance(axis, int) else axis
     return int(np.prod([shape[a] for a in axes]))
 
 
+def number_axis(x, axis):
+    """A number's axis 0 (or -1) as no axis, as PyTorch takes it (numpy's sum and max do, its mean
+    and var do not): a reduction of a number along it is the number."""
+    if np.ndim(x) == 0 and axis is not None and axis in (0, -1, (0,), (-1,)):
+        return None
+    return axis
+
+
+def mean(x, axis=None, keepdims=False):
+    return np.mean(x, axis=number_axis(x, axis), keepdims=keepdims)[()]
+
+
 def var(x, axis=None, keepdims=False, ddof=0):
-    return np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)[()]
+    return np.var(x, axis=number_axis(x, axis), keepdims=keepdims, ddof=ddof)[()]
 
 
 def std(x, axis=None, keepdims=False, ddof=0):
-    return np.std(x, axis=axis, keepdims=keepdims, ddof=ddof)[()]
+    return np.std(x, axis=number_axis(x, axis), keepdims=keepdims, ddof=ddof)[()]
 
 
 def cumulative(fn):
-    """cumsum and cumprod as numpy's: along an axis, or over the flattened array without one."""
-    return lambda x, axis=None: fn(x, axis=axis)
+    """cumsum and cumprod as numpy's: along an axis, or over the flattened array without one; a
+    number along its axis 0 (or -1) is itself, as in PyTorch."""
+    def forward(x, axis=None):
+        if np.ndim(x) == 0 and axis is not None:
+            if axis not in (0, -1):
+                raise np.exceptions.AxisError(axis, 0)
+            return x
+        return fn(x, axis=axis)
+    return forward
 
 
 def cumprod_grad(g, x, axis=None):
@@ -264,6 +286,10 @@ def has_max_ties(x, axis=None, keepdims=False):
 
 def has_min_ties(x, axis=None, keepdims=False):
     return bool(np.any(np.count_nonzero(x == np.min(x, axis=axis, keepdims=True), axis=axis) > 1))
+
+
+def no_spread(x, axis=None, keepdims=False, ddof=0):
+    return bool(np.any(np.ptp(x, axis=number_axis(x, axis)) == 0))
 
 
 def all_zero(x, axis=None, keepdims=False):

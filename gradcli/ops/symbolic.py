@@ -51,6 +51,8 @@ def along(x, axis, keepdims, fn) -> np.ndarray:
     """A reduction of an object array along axis (all axes for None): fn(list of elements)
     for each slice, as numpy's reductions shape their results (keepdims too)."""
     x = np.asarray(x, dtype=object)
+    if x.ndim == 0:                     # a number: its one element (numpy allows axis 0 and -1)
+        return np.asarray(fn([x[()]]), dtype=object)
     axes = tuple(range(x.ndim)) if axis is None else tuple(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
     rest = [a for a in range(x.ndim) if a not in axes]
     moved = np.transpose(x, rest + list(axes))
@@ -78,14 +80,19 @@ def mean(sp, v):
 
 
 def variance(sp, v, ddof=0):
+    """numpy's var: the squared deviations over max(n - ddof, 0) (a sum over 0 is inf or nan)."""
     m = sp.Add(*v) / len(v)
-    return sp.Add(*[(e - m) ** 2 for e in v]) / (len(v) - ddof)
+    squares = sp.Add(*[(e - m) ** 2 for e in v])
+    divisor = max(len(v) - ddof, 0)
+    return squares / divisor if divisor else squares * sp.zoo
 
 
 def cumulative(combine):
     """cumsum and cumprod of an object array: along an axis, or over the flattened array."""
     def build(sp, x, axis=None):
         x = np.asarray(x, dtype=object)
+        if x.ndim == 0 and axis is not None:
+            return x
         if axis is None:
             x, axis = x.reshape(-1), 0
         out = np.empty(x.shape, dtype=object)

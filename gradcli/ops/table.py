@@ -234,15 +234,20 @@ CLIP3_CASES = cases([((), (), ()), ((3,), (), ()), ((2, 3), (3,), (2, 1)), ((), 
 MATMUL_CASES = cases([((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))])
 SUM_CASES = cases(REDUCE) + ((((2, 3),), {"axis": -1, "keepdims": True}), (((2, 3),), {"axis": 0}))
 
+def _divisor(x, axis, ddof) -> np.float64:
+    # var's divisor, as numpy's: max(n - ddof, 0); 0 makes var inf (or nan), and so its gradient
+    return np.float64(max(nm.count(x.shape, axis) - ddof, 0))
+
+
 def _var_grad(g, ans, x, axis=None, keepdims=False, ddof=0):
     centred = x - F.mean(x, axis=axis, keepdims=True)
-    return _kept(g, x, axis, keepdims) * centred * (2.0 / (nm.count(x.shape, axis) - ddof))
+    return _kept(g, x, axis, keepdims) * centred * (2.0 / _divisor(x, axis, ddof))
 
 
 def _std_grad(g, ans, x, axis=None, keepdims=False, ddof=0):
     # std = sqrt(var): var's gradient over 2*std (0/0 = nan where every element is equal, as PyTorch)
     centred = x - F.mean(x, axis=axis, keepdims=True)
-    return _kept(g, x, axis, keepdims) * centred / (_kept(ans, x, axis, keepdims) * (nm.count(x.shape, axis) - ddof))
+    return _kept(g, x, axis, keepdims) * centred / (_kept(ans, x, axis, keepdims) * _divisor(x, axis, ddof))
 
 
 def _softmax_grad(g, ans, x, axis=-1):
@@ -405,7 +410,7 @@ TABLE: list[Op] = [
     ew("sqrt",  ("sqrt", Prefix("√", 5)), np.sqrt, (lambda g, ans, x: g / (2 * ans),), lambda sp, x: sp.sqrt(x), "SqrtBackward0",
        0.1, 3.0, kink=Kink(nm.at_zero, "sqrt'(0) = inf"), saves="ans"),
     # abs'(0) = sign(0) = 0 (as PyTorch).
-    ew("abs",   ("abs", "absolute"),   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),  "AbsBackward0",
+    ew("abs",   ("abs", "absolute", "fabs"),   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),  "AbsBackward0",
        away=0.1, kink=Kink(nm.at_zero, "abs'(0) = 0"), symengine=False, head="Abs", precise=lambda mp, x: mp.fabs(x)),
     # sign and heaviside are steps: derivative 0 away from 0, and taken as 0 at 0 too.
     ew("sign",  "sign",  np.sign,   (lambda g, ans, x: g * 0,),                       lambda sp, x: sp.sign(x),  "SignBackward0",
@@ -521,7 +526,7 @@ TABLE: list[Op] = [
        symengine=False, head="trunc", precise=sy.trunc),
     # mod is numpy's (the sign of b): a - b*floor(a/b); where a/b is an integer, the gradients 1 and
     # -a/b of the formula, as PyTorch's remainder gives.
-    ew("mod", ("mod", "remainder"), np.mod,
+    ew("mod", ("mod", "remainder", Infix("%", 3)), np.mod,
        (lambda g, ans, a, b: g,
         lambda g, ans, a, b: -g * F.floor(a / b)),
        sy.mod, "RemainderBackward1", away=0.3, arity=2, saves=("none", "inputs"), symengine=False,
@@ -531,7 +536,7 @@ TABLE: list[Op] = [
     # Reductions: to a scalar, or along axis= (an integer, negative from the end, or a tuple), keepdims=1.
     Op("sum", Fn("sum"), 1, lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), (_sum_grad,),
        sy.total, symbol="sum", grad_fn="SumBackward0", domain=Domain(cases=SUM_CASES), saves="shape", keywords=AXES),
-    Op("mean", Fn("mean"), 1, lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims)[()],
+    Op("mean", Fn("mean"), 1, nm.mean,
        (_mean_grad,), sy.reduction(sy.mean), symbol="mean", grad_fn="MeanBackward0",
        domain=Domain(cases=cases(REDUCE) + AXIS_CASES), saves="shape", keywords=AXES),
     # prod: g * prod(others); see _prod_grad for zeros.
@@ -562,6 +567,7 @@ TABLE: list[Op] = [
     Op("std", Fn("std"), 1, nm.std, (_std_grad,),
        sy.reduction(lambda sp, v, ddof=0: sp.sqrt(sy.variance(sp, v, ddof))), symbol="std", grad_fn="StdBackward0",
        domain=Domain(cases=cases(REDUCE) + AXIS_CASES + ((((4,),), {"ddof": 1}),)), saves="all",
+       kink=Kink(nm.no_spread, "std where the elements are all equal: sqrt'(0), gradient 0/0 = nan (as PyTorch)"),
        keywords={**AXES, "ddof": INTEGER}),
     Op("softmax", Fn("softmax"), 1, nm.softmax, (_softmax_grad,),
        sy.softmax, symbol="softmax", grad_fn="SoftmaxBackward0",
@@ -575,11 +581,16 @@ TABLE: list[Op] = [
        sy.cumulative(operator.mul), symbol="cumprod", grad_fn="CumprodBackward0",
        domain=Domain(0.5, 2.0, cases(REDUCE) + ((((2, 3),), {"axis": 0}), (((2, 3),), {"axis": -1}))), saves="all",
        keywords={"axis": INTEGER}),
+    # dot is numpy's: the inner product of vectors, the matrix product of vectors and matrices, the
+    # product with a number (an array of 3 or more axes is @'s, whose stacks numpy's dot does not have).
     Op("dot", Fn("dot"), 2, nm.dot,
-       (lambda g, ans, a, b: g * b,
-        lambda g, ans, a, b: g * a),
-       lambda sp, a, b: np.sum(a * b), symbol="dot", grad_fn="DotBackward0", domain=Domain(cases=cases([((3,), (3,))])),
-       hint="dot takes two arrays of the same shape", saves="inputs"),
+       (lambda g, ans, a, b: g * b if a.ndim == 0 or b.ndim == 0 else _matmul_grad_a(g, ans, a, b),
+        lambda g, ans, a, b: g * a if a.ndim == 0 or b.ndim == 0 else _matmul_grad_b(g, ans, a, b)),
+       lambda sp, a, b: a * b if a.ndim == 0 or b.ndim == 0 else np.matmul(a, b), symbol="dot", grad_fn="DotBackward0",
+       domain=Domain(cases=cases([((3,), (3,)), ((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 2)), ((), (3,)),
+                                  ((2, 2), ())])),
+       hint="dot(a, b) is numpy's: vectors and matrices whose inner sizes agree, or a number; for stacks use a @ b",
+       saves="inputs"),
     # transpose(x) and x' reverse the axes (a matrix's rows become columns).
     Op("transpose", (Fn("transpose"), Postfix("'", 9)), 1, lambda x, axes=None: np.transpose(x, axes),
        (lambda g, ans, x, axes=None: F.transpose(g, axes=None if axes is None else tuple(np.argsort(axes))),),
