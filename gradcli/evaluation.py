@@ -7,7 +7,6 @@ expression DAG with plain numpy values, or, when the graph is to be shown (--tre
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,44 +23,68 @@ from gradcli.values import read_value
 GRAPH_TEXT = 120            # characters of a node's text the graph keeps (tree, DOT, Mermaid and JSON show it)
 
 
-@dataclass
+# Plain classes, not dataclasses: defining these three as dataclasses took a millisecond of
+# every start-up.
 class Note:
     """A warning about the computation (not an error): message and where."""
-    message: str
-    span: Span | None = None
-    trap: dict | None = None        # a nan gradient from a branch not taken (traps.py): its node id and fix
+    __slots__ = ("message", "span", "trap")
+
+    def __init__(self, message: str, span: Span | None = None, trap: dict | None = None):
+        self.message = message
+        self.span = span
+        self.trap = trap            # a nan gradient from a branch not taken (traps.py): its node id and fix
+
+    def __repr__(self) -> str:
+        return f"Note({self.message!r})"
 
 
-@dataclass
 class GraphNode:
     """One node of the computational graph, as the renderers show it."""
-    id: int
-    op: str                 # display symbol: '*', 'sin', 'var', 'num'
-    text: str               # what the user typed for it (its first GRAPH_TEXT characters)
-    value: object           # float or ndarray
-    shape: tuple
-    is_leaf: bool
-    requires_grad: bool
-    grad: object            # float or ndarray; None where freed or not required
-    grad_fn: str | None
-    inputs: list[int]
-    retained: bool = False  # a non-leaf whose grad was kept (--retain-grad)
+    __slots__ = ("id", "op", "text", "value", "shape", "is_leaf", "requires_grad", "grad", "grad_fn", "inputs",
+                 "retained")
+
+    def __init__(self, id: int, op: str, text: str, value, shape: tuple, is_leaf: bool, requires_grad: bool,
+                 grad, grad_fn: str | None, inputs: list[int], retained: bool = False):
+        self.id = id
+        self.op = op                    # display symbol: '*', 'sin', 'var', 'num'
+        self.text = text                # what the user typed for it (its first GRAPH_TEXT characters)
+        self.value = value              # float or ndarray
+        self.shape = shape
+        self.is_leaf = is_leaf
+        self.requires_grad = requires_grad
+        self.grad = grad                # float or ndarray; None where freed or not required
+        self.grad_fn = grad_fn
+        self.inputs = inputs
+        self.retained = retained        # a non-leaf whose grad was kept (--retain-grad)
+
+    def __repr__(self) -> str:
+        return f"GraphNode({self.id}, {self.op!r}, {self.text!r})"
 
 
-@dataclass
 class Result:
-    expr: Expr
-    value: object                       # float or ndarray
-    grad: dict | None                   # name -> float or ndarray, in order of first appearance
-    values: dict = field(default_factory=dict)     # name -> bound value
-    variables: list = field(default_factory=list)  # every variable, in order of first appearance
-    wrt: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    seed: object = None                 # the grad_output used (None: the output is a scalar)
-    nodes: list = field(default_factory=list, repr=False)
-    tensors: list | None = field(default=None, repr=False)    # the recorded graph, when it was recorded
-    options: tuple = field(default=(None, None, True), repr=False)   # (wrt, grad_output, grad) as given
-    kinks: list = field(default_factory=list)      # (node, convention): non-differentiable points passed
+    """An expression's value and gradients at a point, and what was met on the way."""
+    __slots__ = ("expr", "value", "grad", "values", "variables", "wrt", "notes", "seed", "nodes", "tensors",
+                 "options", "kinks")
+
+    def __init__(self, expr: Expr, value, grad: dict | None, values: dict | None = None,
+                 variables: list | None = None, wrt: list | None = None, notes: list | None = None, seed=None,
+                 nodes: list | None = None, tensors: list | None = None, options: tuple = (None, None, True),
+                 kinks: list | None = None):
+        self.expr = expr
+        self.value = value                          # float or ndarray
+        self.grad = grad                            # name -> float or ndarray, in order of first appearance
+        self.values = {} if values is None else values              # name -> bound value
+        self.variables = [] if variables is None else variables     # every variable, in order of first appearance
+        self.wrt = [] if wrt is None else wrt
+        self.notes = [] if notes is None else notes
+        self.seed = seed                            # the grad_output used (None: the output is a scalar)
+        self.nodes = [] if nodes is None else nodes
+        self.tensors = tensors                      # the recorded graph, when it was recorded
+        self.options = options                      # (wrt, grad_output, grad) as given
+        self.kinks = [] if kinks is None else kinks     # (node, convention): non-differentiable points passed
+
+    def __repr__(self) -> str:
+        return f"Result(expr={self.expr!r}, value={self.value!r}, grad={self.grad!r})"
 
     @property
     def shape(self) -> tuple:
@@ -131,8 +154,9 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
         root = run.values[nodes[-1].id]
         data = root.data if record else root
         notes = [] if finite(data) else _first_not_finite(nodes, bound, run if record else None)
-        notes[:0] = [Note(f"{message}, at '{node.excerpt(60)}' (column {node.span.start + 1})", node.span)
-                     for node, message in run.cautions]
+        if run.cautions:
+            notes[:0] = [Note(f"{message}, at '{node.excerpt(60)}' (column {node.span.start + 1})", node.span)
+                         for node, message in run.cautions]
         grads = seed = None
         if grad:
             seed = _seed(data, expr, grad_output)

@@ -23,7 +23,7 @@ class Pass(NamedTuple):
     values: dict                    # node id -> value
     shapes: dict | None             # node id -> shape; None when every value is a number
     kinks: list                     # (node, convention)
-    cautions: list = []             # (node, message): results that are IEEE's (a singular matrix)
+    cautions: list                  # (node, message): results that are IEEE's (a singular matrix)
 
     def shape(self, node: Expr) -> tuple:
         return () if self.shapes is None else self.shapes.get(node.id, ())
@@ -116,9 +116,12 @@ def gradient_paths(nodes: list[Expr], wanted: set) -> set[Expr]:
             if node.kw["name"] in wanted:
                 needs.add(node)
             continue
-        op = node.op
-        for i, a in enumerate(node.args):
-            if a in needs and (not op.stops or op.flows(i)):
+        if node.op.stops:               # a < b: no gradient flows into a comparison
+            if any(a in needs and node.op.flows(i) for i, a in enumerate(node.args)):
+                needs.add(node)
+            continue
+        for a in node.args:
+            if a in needs:
                 needs.add(node)
                 break
     return needs

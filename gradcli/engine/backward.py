@@ -49,8 +49,9 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Containe
             found = step(node)
             if found is not None:
                 op, attrs, inputs, values, ans, shapes = found
-                for i, x in enumerate(inputs):
-                    if x in needs and (not op.stops or op.flows(i)):
+                for i, x in (enumerate(inputs) if not op.stops else
+                             [(i, x) for i, x in enumerate(inputs) if op.flows(i)]):   # a < b: none to a, b
+                    if x in needs:
                         gi = input_grad(op, i, g, ans, values, attrs, shapes[i])
                         prev = pending.get(x)
                         pending[x] = gi if prev is None else prev + gi

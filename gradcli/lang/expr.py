@@ -119,12 +119,15 @@ class Builder:
         self.table: dict[tuple, Expr] = {}
 
     def make(self, op, args: tuple[Expr, ...], span: Span, **attrs) -> Expr:
+        # the key spelt out for the common arities: a parse makes one node per token or so
         if attrs:
-            items = tuple(sorted(attrs.items()))
+            items = tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())
             key = (op.key, *[a.id for a in args], *items)
         else:
             items = ()
-            key = (op.key, *[a.id for a in args])
+            n = len(args)
+            key = (op.key, args[0].id, args[1].id) if n == 2 else (op.key, args[0].id) if n == 1 else \
+                (op.key, *[a.id for a in args])
         node = self.table.get(key)
         if node is None:
             node = Expr(op, args, items, span, self.source, len(self.table))

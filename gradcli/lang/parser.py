@@ -238,6 +238,7 @@ class Parser:
         self.pos += 1
         args: list[tuple[object, Span]] = []        # (Expr or a literal tuple, span)
         keywords: dict[str, tuple[object, Span, Token]] = {}
+        tuples = False                              # a literal tuple among args: (2, 3)
         tok = tokens[self.pos]
         if tok.text == ")" and tok.kind == "op":
             self.pos += 1
@@ -253,9 +254,11 @@ class Parser:
                 elif keywords:
                     raise self.error("a positional argument cannot follow a keyword argument", tok,
                                      hint="put the keyword arguments last: " + name_tok.text + "(x, axis=0)")
-                elif tok.text == "(" and tok.kind == "op":
-                    args.append(self.tuple_literal() or (self.shape_tuple() if rows[0].statics else None)
-                                or self.expr_bp(0))
+                elif tok.text == "(" and tok.kind == "op" and \
+                        (rows[0].statics or tokens[self.pos + 1].kind == "num" or tokens[self.pos + 1].text == "-"):
+                    found = self.tuple_literal() or (self.shape_tuple() if rows[0].statics else None)
+                    tuples = tuples or found is not None
+                    args.append(found or self.expr_bp(0))
                 else:
                     args.append(self.expr_bp(0))
                 tok = tokens[self.pos]
@@ -271,8 +274,8 @@ class Parser:
                 raise self.error(f"expected ',' or ')' to close '(', found {_describe(tok)}", tok)
         span = Span(name_tok.start, inner.end)
         op = rows[0]
-        if len(rows) == 1 and not op.statics and not keywords and op.arity == len(args) and \
-                not any(type(a) is tuple for a, _ in args):         # the usual call: one row, its inputs
+        if len(rows) == 1 and not op.statics and not keywords and not tuples and op.arity == len(args):
+            # the usual call: one row, its inputs
             return self.build.make(op, tuple([a for a, _ in args]), span), span
         op, attrs = self.choose(name_tok, rows, args, span, set(keywords))
         for key, (value, kspan, ktok) in keywords.items():

@@ -1,6 +1,6 @@
 """The row of the op table, and the forms a row is written in.
 
-A row (`Op`) has these fields; the first five are positional, the rest keywords:
+A row (`Op`) has these fields; the first six may be given by position, the rest by keyword:
 
     key      unique id ('mul'); F.<key>(...) applies the row to tensors
     syntax   how the parser finds it: Fn('sin') | Infix('*', 3) | Prefix('-', 5)
@@ -63,7 +63,6 @@ Binding powers: loosest first, comparisons < <= > >= == != (0, not chaining) < +
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 
@@ -144,30 +143,29 @@ class Caution(NamedTuple):
     message: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Op:
-    key: str
-    syntax: object
-    arity: int | None
-    forward: Callable | None
-    grads: tuple | Callable = ()
-    sympy: Callable | None = None
-    symengine: bool = True
-    head: str | None = None
-    precise: Callable | None = None
-    symbol: str = ""
-    grad_fn: str = ""
-    elementwise: bool = False
-    domain: Domain | None = field(default=None, compare=False)
-    hint: str = ""
-    explain: Callable | None = field(default=None, compare=False)
-    kink: Kink | None = field(default=None, compare=False)
-    saves: str | tuple = "all"
-    leaf: str | None = None
-    keywords: dict | None = field(default=None, compare=False)
-    statics: tuple = ()
-    masks: Callable | None = field(default=None, compare=False)
-    caution: Caution | None = field(default=None, compare=False)
+    """A row of the table (the fields are described above). A plain class: a dataclass of this
+    many fields costs a millisecond to define, which every start-up would pay."""
+    __slots__ = ("key", "syntax", "arity", "forward", "grads", "sympy", "symengine", "head", "precise", "symbol",
+                 "grad_fn", "elementwise", "domain", "hint", "explain", "kink", "saves", "leaf", "keywords",
+                 "statics", "masks", "caution", "stops", "watched")
+
+    def __init__(self, key: str, syntax, arity: int | None, forward: Callable | None, grads: tuple | Callable = (),
+                 sympy: Callable | None = None, *, symengine: bool = True, head: str | None = None,
+                 precise: Callable | None = None, symbol: str = "", grad_fn: str = "", elementwise: bool = False,
+                 domain: Domain | None = None, hint: str = "", explain: Callable | None = None,
+                 kink: Kink | None = None, saves: str | tuple = "all", leaf: str | None = None,
+                 keywords: dict | None = None, statics: tuple = (), masks: Callable | None = None,
+                 caution: Caution | None = None):
+        self.key, self.syntax, self.arity, self.forward, self.grads, self.sympy = key, syntax, arity, forward, grads, sympy
+        self.symengine, self.head, self.precise, self.symbol, self.grad_fn = symengine, head, precise, symbol, grad_fn
+        self.elementwise, self.domain, self.hint, self.explain, self.kink = elementwise, domain, hint, explain, kink
+        self.saves, self.leaf, self.keywords, self.statics = saves, leaf, keywords, statics
+        self.masks, self.caution = masks, caution
+        # stops: some input gets no gradient (a rule of None); the hot loops ask it first
+        self.stops = not callable(grads) and any(r is None for r in grads)
+        # watched: the forward pass asks this row where its kinks or cautions are
+        self.watched = kink is not None or caution is not None
 
     @property
     def is_variable(self) -> bool:
@@ -184,12 +182,6 @@ class Op:
     def reads(self, i: int) -> str:
         """What the gradient of input i reads (see `saves`)."""
         return self.saves[i] if isinstance(self.saves, tuple) else self.saves
-
-    def __post_init__(self):
-        # stops: whether some input gets no gradient (a rule of None); the hot loops ask it first
-        object.__setattr__(self, "stops", not callable(self.grads) and any(r is None for r in self.grads))
-        # watched: the forward pass asks this row where its kinks or cautions are
-        object.__setattr__(self, "watched", self.kink is not None or self.caution is not None)
 
     def flows(self, i: int) -> bool:
         """Whether a gradient flows to input i (a rule of None: none does, as into a comparison)."""
@@ -214,11 +206,12 @@ class Op:
         return f"Op({self.key!r})"
 
 
-def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1, **more) -> Op:
+def ew(key, name, forward, grads, sympy, grad_fn, lo=-2.0, hi=2.0, away=0.0, arity=1, tests=None, **more) -> Op:
     """An elementwise function row; name is its function name, or a tuple of names and other
-    forms (aliases, a prefix sign), the first of which is how it is shown."""
+    forms (aliases, a prefix sign), the first of which is how it is shown. tests: the test
+    cases ((shapes, attrs) pairs), for rows with attrs; by default one per shape of its arity."""
     forms = tuple(Fn(n) if isinstance(n, str) else n for n in ((name,) if isinstance(name, str) else name))
     more.setdefault("saves", "inputs")
+    tests = tests or cases({1: UNARY, 2: BINARY}.get(arity, TERNARY))
     return Op(key, forms if len(forms) > 1 else forms[0], arity, forward, grads, sympy, symbol=forms[0].name,
-              grad_fn=grad_fn, elementwise=True, domain=Domain(lo, hi, cases({1: UNARY, 2: BINARY}.get(arity, TERNARY)), away),
-              **more)
+              grad_fn=grad_fn, elementwise=True, domain=Domain(lo, hi, tests, away), **more)

@@ -7,7 +7,6 @@ the op; given plain arrays (the backward pass without create_graph) it is the nu
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import operator
 
@@ -171,11 +170,6 @@ def _norm_grad(g, ans, x, axis=None, keepdims=False):
 
 def _logsumexp_grad(g, ans, x, axis=None, keepdims=False):
     return _kept(g, x, axis, keepdims) * F.exp(x - _kept(ans, x, axis, keepdims))
-
-
-def _with_cases(row: Op, cases_: tuple) -> Op:
-    """The row with these test cases ((shapes, attrs) pairs) in its domain: rows with attrs or 3 inputs."""
-    return dataclasses.replace(row, domain=row.domain._replace(cases=cases_))
 
 
 INV_SQRT2, INV_SQRT_2PI = 1 / math.sqrt(2.0), 1 / math.sqrt(2 * math.pi)
@@ -410,7 +404,7 @@ TABLE: list[Op] = [
     ew("sqrt",  ("sqrt", Prefix("√", 5)), np.sqrt, (lambda g, ans, x: g / (2 * ans),), lambda sp, x: sp.sqrt(x), "SqrtBackward0",
        0.1, 3.0, kink=Kink(nm.at_zero, "sqrt'(0) = inf"), saves="ans"),
     # abs'(0) = sign(0) = 0 (as PyTorch).
-    ew("abs",   ("abs", "absolute", "fabs"),   np.abs,    (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),  "AbsBackward0",
+    ew("abs", ("abs", "absolute", "fabs"), np.abs, (lambda g, ans, x: g * _const(np.sign(_raw(x))),), lambda sp, x: sp.Abs(x),  "AbsBackward0",
        away=0.1, kink=Kink(nm.at_zero, "abs'(0) = 0"), symengine=False, head="Abs", precise=lambda mp, x: mp.fabs(x)),
     # sign and heaviside are steps: derivative 0 away from 0, and taken as 0 at 0 too.
     ew("sign",  "sign",  np.sign,   (lambda g, ans, x: g * 0,),                       lambda sp, x: sp.sign(x),  "SignBackward0",
@@ -491,25 +485,25 @@ TABLE: list[Op] = [
        (lambda g, ans, a, b: g * F.exp(a - ans),
         lambda g, ans, a, b: g * F.exp(b - ans)),
        lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)), "LogaddexpBackward0", arity=2, saves="all"),
-    _with_cases(ew("leaky_relu", "leaky_relu", lambda x, slope=0.01: np.maximum(x, 0.0) + slope * np.minimum(x, 0.0),
-                   (_leaky_relu_grad,),
-                   lambda sp, x, slope=0.01: sp.Max(x, 0) + sy.number(sp, slope) * sp.Min(x, 0), "LeakyReluBackward0",
-                   away=0.1, kink=Kink(nm.at_zero, "leaky_relu'(0) = slope, as PyTorch gives"),
-                   keywords={"slope": NUMBER_KW}, symengine=False), LEAKY_CASES),
+    ew("leaky_relu", "leaky_relu", lambda x, slope=0.01: np.maximum(x, 0.0) + slope * np.minimum(x, 0.0),
+       (_leaky_relu_grad,),
+       lambda sp, x, slope=0.01: sp.Max(x, 0) + sy.number(sp, slope) * sp.Min(x, 0), "LeakyReluBackward0",
+       away=0.1, kink=Kink(nm.at_zero, "leaky_relu'(0) = slope, as PyTorch gives"),
+       keywords={"slope": NUMBER_KW}, symengine=False, tests=LEAKY_CASES),
     # clip(x, lo, hi) with number bounds (statics): gradient 1 strictly inside, 0 at a bound and outside.
-    _with_cases(ew("clip", ("clip", "clamp"), nm.clip,
-                   (lambda g, ans, x, lo=None, hi=None: g * _const((_raw(x) > lo) & (_raw(x) < hi)),),
-                   lambda sp, x, lo=None, hi=None: sp.Min(sp.Max(x, sy.number(sp, lo)), sy.number(sp, hi)),
-                   "ClampBackward1", statics=("lo", "hi"), keywords={"lo": NUMBER_KW, "hi": NUMBER_KW}, symengine=False,
-                   kink=Kink(nm.at_bound, "clip(x, lo, hi) with number bounds: gradient 0 at a bound")), CLIP_CASES),
+    ew("clip", ("clip", "clamp"), nm.clip,
+       (lambda g, ans, x, lo=None, hi=None: g * _const((_raw(x) > lo) & (_raw(x) < hi)),),
+       lambda sp, x, lo=None, hi=None: sp.Min(sp.Max(x, sy.number(sp, lo)), sy.number(sp, hi)),
+       "ClampBackward1", statics=("lo", "hi"), keywords={"lo": NUMBER_KW, "hi": NUMBER_KW}, symengine=False,
+       kink=Kink(nm.at_bound, "clip(x, lo, hi) with number bounds: gradient 0 at a bound"), tests=CLIP_CASES),
     # clip(x, lo, hi) with bounds that are expressions: min(max(x, lo), hi), ties split evenly.
-    _with_cases(ew("clip3", ("clip", "clamp"), lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
-                   (_clip3_grad_x,
-                    _clip3_grad_lo,
-                    _clip3_grad_hi),
-                   lambda sp, x, lo, hi: sp.Min(sp.Max(x, lo), hi), "ClampBackward0", arity=3, symengine=False,
-                   kink=Kink(nm.clip_tied, "clip(x, lo, hi) splits the gradient evenly on a tie (x = lo, or "
-                             "max(x, lo) = hi), as max and min do")), CLIP3_CASES),
+    ew("clip3", ("clip", "clamp"), lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+       (_clip3_grad_x,
+        _clip3_grad_lo,
+        _clip3_grad_hi),
+       lambda sp, x, lo, hi: sp.Min(sp.Max(x, lo), hi), "ClampBackward0", arity=3, symengine=False,
+       kink=Kink(nm.clip_tied, "clip(x, lo, hi) splits the gradient evenly on a tie (x = lo, or "
+                 "max(x, lo) = hi), as max and min do"), tests=CLIP3_CASES),
     # Steps: gradient 0, and taken as 0 at the jumps too (as PyTorch).
     ew("floor", "floor", np.floor, (lambda g, ans, x: g * 0,), lambda sp, x: sy.step(sp, "floor", x), "FloorBackward0",
        kink=Kink(nm.at_integer, "floor'(x) = 0 at an integer x (a jump)"), saves="none", symengine=False,
