@@ -24,8 +24,17 @@ GRAPH_TEXT = 120            # characters of a node's text the graph keeps (tree,
 
 
 # Plain classes, not dataclasses: defining these three as dataclasses took a millisecond of
-# every start-up.
-class Note:
+# every start-up. Equal when their fields are (as dataclasses are).
+class _Record:
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
+
+    __hash__ = None
+
+
+class Note(_Record):
     """A warning about the computation (not an error): message and where."""
     __slots__ = ("message", "span", "trap")
 
@@ -38,7 +47,7 @@ class Note:
         return f"Note({self.message!r})"
 
 
-class GraphNode:
+class GraphNode(_Record):
     """One node of the computational graph, as the renderers show it."""
     __slots__ = ("id", "op", "text", "value", "shape", "is_leaf", "requires_grad", "grad", "grad_fn", "inputs",
                  "retained")
@@ -61,7 +70,7 @@ class GraphNode:
         return f"GraphNode({self.id}, {self.op!r}, {self.text!r})"
 
 
-class Result:
+class Result(_Record):
     """An expression's value and gradients at a point, and what was met on the way."""
     __slots__ = ("expr", "value", "grad", "values", "variables", "wrt", "notes", "seed", "nodes", "tensors",
                  "options", "kinks")
