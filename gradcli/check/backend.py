@@ -29,7 +29,7 @@ class Backend(NamedTuple):
 @lru_cache(maxsize=None)
 def _sympy_backend() -> Backend:
     from gradcli.check import precise, printer, tree
-    return Backend("sympy", tree.sympy, precise.point_of, precise.evaluate_at, lambda e, point, value: value,
+    return Backend("sympy", tree.sympy, precise.point_of, precise.evaluate_at, precise.confirm,
                    printer.to_text, lambda d: True)
 
 
