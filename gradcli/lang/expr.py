@@ -27,6 +27,9 @@ def paused_gc():
             gc.enable()
 
 
+_NO_ATTRS: dict = {}            # the kw of every node without attrs (most of them), shared: never written
+
+
 class Expr:
     """One node: an op-table row applied to argument nodes, with static attrs."""
     __slots__ = ("op", "args", "attrs", "span", "source", "id", "_nodes", "kw", "parts")
@@ -39,7 +42,7 @@ class Expr:
         self.source = source
         self.id = id
         self._nodes = None
-        self.kw = dict(attrs)           # the attrs as keyword arguments (read-only by convention)
+        self.kw = dict(attrs) if attrs else _NO_ATTRS   # the attrs as keyword arguments (read-only)
         # `parts`, set only on a call that names keywords: keyword -> its span (axis=0); read it
         # with getattr(node, "parts", None) (a slot left unset costs nothing to make)
 

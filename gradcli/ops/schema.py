@@ -148,7 +148,7 @@ class Op:
     many fields costs a millisecond to define, which every start-up would pay."""
     __slots__ = ("key", "syntax", "arity", "forward", "grads", "sympy", "symengine", "head", "precise", "symbol",
                  "grad_fn", "elementwise", "domain", "hint", "explain", "kink", "saves", "leaf", "keywords",
-                 "statics", "masks", "caution", "stops", "watched")
+                 "statics", "masks", "caution", "stops", "watched", "variadic")
 
     def __init__(self, key: str, syntax, arity: int | None, forward: Callable | None, grads: tuple | Callable = (),
                  sympy: Callable | None = None, *, symengine: bool = True, head: str | None = None,
@@ -162,8 +162,10 @@ class Op:
         self.elementwise, self.domain, self.hint, self.explain, self.kink = elementwise, domain, hint, explain, kink
         self.saves, self.leaf, self.keywords, self.statics = saves, leaf, keywords, statics
         self.masks, self.caution = masks, caution
-        # stops: some input gets no gradient (a rule of None); the hot loops ask it first
-        self.stops = not callable(grads) and any(r is None for r in grads)
+        # variadic: one rule for every input (given argnum); stops: some input gets no gradient (a
+        # rule of None). The hot loops ask these first.
+        self.variadic = callable(grads)
+        self.stops = not self.variadic and any(r is None for r in grads)
         # watched: the forward pass asks this row where its kinks or cautions are
         self.watched = kink is not None or caution is not None
 
@@ -185,11 +187,11 @@ class Op:
 
     def flows(self, i: int) -> bool:
         """Whether a gradient flows to input i (a rule of None: none does, as into a comparison)."""
-        return callable(self.grads) or self.grads[i] is not None
+        return self.variadic or self.grads[i] is not None
 
     def vjp(self, i: int, g, ans, xs: tuple, attrs: dict):
         """Gradient flowing to input i."""
-        if callable(self.grads):
+        if self.variadic:
             return self.grads(g, ans, *xs, argnum=i, **attrs)
         return self.grads[i](g, ans, *xs, **attrs)
 
