@@ -141,6 +141,13 @@ def located(node: Expr, args: list, exc: Exception) -> GradcliError:
     hint = op.hint or ("arrays must have equal shapes or shapes that broadcast (numpy rules)"
                        if op.elementwise else None)
     span = node.span
+    text = str(exc)
+    if "duplicate value in 'axis'" in text or "repeated axis" in text:
+        message, hint = f"axis {node.kw.get('axis')} names an axis twice", "each axis once: axis=(0, 1)"
+        return ShapeError(message, (getattr(node, "parts", None) or {}).get("axis", span), source=node.source, hint=hint)
+    if "zero-size array" in text:
+        message = f"'{op.symbol}' of an empty array (shape {shapes[0]}) has no value"
+        return ShapeError(message, span, source=node.source, hint="a slice past the end is empty: x[5:] of 3 elements")
     if isinstance(exc, np.exceptions.AxisError) or message.startswith("axis"):     # under the axis= written
         ndim = len(shapes[0]) if shapes else 0
         if not op.explain:

@@ -65,14 +65,37 @@ def find(nodes: list, bound: dict, wrt: list[str]) -> list[Trap]:
             if all(finite(g) for g in _zero_seeded(branch, values, wanted)):
                 continue
             taken = np.broadcast_to(values[branch.id], np.shape(mask))[mask]
-            traps.append(Trap(node, index[node.id], i, float(taken.flat[0]), _fix(node, i)))
+            traps.append(Trap(node, index[node.id], i, float(taken.flat[0]), _safe_fix(node, i, bound, wanted)))
     return traps
+
+
+SAFE_VALUES = ("1", "2", "0.5", "10", "-1", "0")      # tried in turn: the first the fix is finite at wins
+
+
+def _safe_fix(node, branch: int, bound: dict, wanted: set) -> str:
+    """The double where with a safe value that works here: its gradient is finite at the point
+    (1 is not safe for sqrt(x - 1)); the first candidate, if none is."""
+    from gradcli.lang.parser import parse
+    for value in SAFE_VALUES:
+        text = _fix(node, branch, value)
+        fixed = parse(text)
+        nodes = fixed.nodes()
+        values = forward(nodes, {v: bound[v] for v in fixed.variables()}).values
+        seed = np.ones(np.shape(values[fixed.id]))[()]
+        if all(finite(g) for g in _gradients(fixed, values, wanted, seed)):
+            return text
+    return _fix(node, branch, SAFE_VALUES[0])
 
 
 def _zero_seeded(branch, values: dict, wanted: set) -> list:
     """The gradients of the variables in a branch when the gradient reaching it is 0 (as through
     a where where it is not taken): nan where its local derivatives are infinite or undefined."""
-    nodes = branch.nodes()
+    return _gradients(branch, values, wanted, np.zeros(np.shape(values[branch.id]))[()])
+
+
+def _gradients(expr, values: dict, wanted: set, seed) -> list:
+    """The gradients of expr's wanted variables for this seed, by the one backward pass."""
+    nodes = expr.nodes()
     needs = gradient_paths(nodes, wanted)
 
     def step(node):
@@ -80,12 +103,11 @@ def _zero_seeded(branch, values: dict, wanted: set) -> list:
             return None
         return (node.op, node.kw, node.args, [values[a.id] for a in node.args], values[node.id],
                 [np.shape(values[a.id]) for a in node.args])
-    seed = np.zeros(np.shape(values[branch.id]))[()]
     found = backprop(nodes, seed, step=step, needs=needs, keep={n for n in needs if n.op.is_variable})
     return list(found.values())
 
 
-def _fix(node, branch: int) -> str:
+def _fix(node, branch: int, value: str) -> str:
     """where(C, A, B) with the variables of the branch not taken replaced by a safe value
     where it is not taken: where(C, A(where(C, x, 1)), B)."""
     cond, *branches = (a.text for a in node.args)
@@ -94,7 +116,7 @@ def _fix(node, branch: int) -> str:
     def safe(m):
         if m.group() not in names or node.args[branch].text[m.end():m.end() + 1] == "(":
             return m.group()
-        inner = (m.group(), "1") if branch == 1 else ("1", m.group())
+        inner = (m.group(), value) if branch == 1 else (value, m.group())
         return f"where({cond}, {inner[0]}, {inner[1]})"
     text = node.args[branch].text
     safe_text = _NAME.sub(safe, text)

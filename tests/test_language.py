@@ -415,3 +415,43 @@ def test_percent_is_mod():
     assert parse("a % b * c").sexpr() == "(* (mod a b) c)"
     result = evaluate("a % b", {"a": -5.5, "b": 2.0})
     assert result.value == np.mod(-5.5, 2.0) and result.grad == {"a": 1.0, "b": -np.floor(-5.5 / 2.0)}
+
+
+def test_the_double_where_fix_is_one_that_works_at_the_point(cli):
+    """1 is not a safe value for sqrt(x - 1): the fix picks one whose gradient is finite there."""
+    fix = cli("eval", "where(x > 1, sqrt(x - 1), 0)", "--x", "0", "-f", "json").json["traps"][0]["fix"]
+    assert fix == "where(x > 1, sqrt(where(x > 1, x, 2) - 1), 0)"
+    for x in ("0", "3"):
+        rec = cli("eval", fix, "--x", x, "-f", "json").json
+        assert rec["check"]["status"] == "ok" and "traps" not in rec
+    assert rec["grad"]["x"] == pytest.approx(0.5 / np.sqrt(2.0))
+
+
+@pytest.mark.parametrize("text, status", [("sum(x[5:10])", "ok"), ("sum(x[2:2]) + x[0]", "ok"),
+                                          ("prod(x[3:])", "ok"), ("x[0] % 0", "nondifferentiable")])
+def test_empty_slices_and_a_zero_modulus_get_an_honest_check(text, status, cli):
+    rec = cli("eval", text, "--x", "1,2,3", "-f", "json").json
+    assert rec["check"]["status"] == status, rec
+    if status == "nondifferentiable":
+        assert rec["value"] == "nan" and np.isnan(np.mod(1.0, 0.0))
+
+
+@pytest.mark.parametrize("text, message, hint", [
+    ("where(x = 1, 2, 3)", "where() takes no keyword arguments", "to compare, write x == ..."),
+    ("clip(x, 1)", "clip() takes 3 arguments, got 2", "write clip(x, lo, hi)"),
+    ("where(x > 0, x)", "where() takes 3 arguments, got 2", "write where(c, a, b)"),
+    ("max(a, b, axis=0)", "max() with 2 arguments takes no keyword arguments", "max(x, axis=..., keepdims=...)"),
+])
+def test_call_mistakes_say_how_the_function_is_called(text, message, hint):
+    err = pytest.raises(ParseError, parse, text).value
+    assert err.message == message and hint in err.hint
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sum(M, axis=(0, 0))", "axis (0, 0) names an axis twice"),
+    ("sum(M, axis=(1, -1))", "axis (1, -1) names an axis twice"),
+    ("max(M[5:])", "'max' of an empty array (shape (0, 3)) has no value"),
+])
+def test_a_repeated_axis_and_an_empty_reduction_are_named(text, message):
+    err = pytest.raises(GradcliError, evaluate, text, {"M": M}).value
+    assert err.message == message and err.hint

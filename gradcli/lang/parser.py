@@ -32,6 +32,7 @@ def _operator_tables():
 
 
 INFIX, PREFIX, POSTFIX = _operator_tables()
+KEYWORDS = {k for op in TABLE for k in (op.keywords or ())}      # axis, keepdims, ddof, slope, ...
 # Comparisons do not chain; the parser knows them by their binding power, 0, theirs alone.
 assert all((form.bp == 0) == (not form.chains) for op in TABLE for form in op.forms if isinstance(form, Infix))
 FUNCTIONS = {name: sorted(rows, key=lambda op: not op.statics)    # a row taking literals first
@@ -246,6 +247,9 @@ class Parser:
         else:
             while True:
                 if tok.kind == "name" and tokens[self.pos + 1].text == "=":
+                    if not any(op.keywords for op in rows) and tok.text not in KEYWORDS:
+                        raise self.error(f"{name_tok.text}() takes no keyword arguments", tokens[self.pos + 1],
+                                         hint=f"to compare, write {tok.text} == ...")    # where(x = 1, ...)
                     self.pos += 2
                     value, vspan = self.literal()
                     if tok.text in keywords:
@@ -414,8 +418,8 @@ class Parser:
             if isinstance(arg, tuple):
                 raise self.error(f"{name_tok.text}() does not take a tuple here", aspan,
                                  hint="a tuple of integers is a shape or axes: reshape(x, (2, 3)), sum(x, axis=(0, 1))")
-        counts = " or ".join(str(op.arity + len(op.statics)) if op.arity is not None else "1 or more"
-                             for op in sorted(rows, key=lambda op: op.arity or 0))
+        counts = " or ".join(dict.fromkeys(str(op.arity + len(op.statics)) if op.arity is not None else "1 or more"
+                                           for op in sorted(rows, key=lambda op: op.arity or 0)))
         plural = "s" if counts != "1" else ""
         literal = [op for op in rows if op.statics and op.arity + len(op.statics) == n]
         if literal:
@@ -423,7 +427,8 @@ class Parser:
             kinds = " or ".join(sorted({_KINDS[(op.keywords or {}).get(s, NUMBER_KW)] for s in op.statics}))
             raise self.error(f"{name_tok.text}()'s {' and '.join(op.statics)} must be literal values here", span,
                              hint=f"write {kinds}")
-        raise self.error(f"{name_tok.text}() takes {counts} argument{plural}, got {n}", span)
+        raise self.error(f"{name_tok.text}() takes {counts} argument{plural}, got {n}", span,
+                         hint=_usage(name_tok.text, rows))
 
     def keyword(self, op, fname: str, key: str, value, span: Span, key_span: Span | None = None) -> object:
         """A keyword's value, checked against the kind the row declares for it."""
@@ -431,7 +436,11 @@ class Parser:
         if key not in kinds:
             known = list(kinds)
             if not known:
-                raise self.error(f"{fname}() takes no keyword arguments", span)
+                other = next((o for o in FUNCTIONS.get(fname, ()) if o.keywords and key in o.keywords), None)
+                hint = None if other is None else \
+                    f"{fname}() with {other.arity} argument{'s' * (other.arity != 1)} takes {key}=: {_usage(fname, [other])}"
+                raise self.error(f"{fname}() with {op.arity} arguments takes no keyword arguments" if other else
+                                 f"{fname}() takes no keyword arguments", span, hint=hint)
             close = close_matches(key, known, n=1, cutoff=0.5)
             hint = (f"did you mean {close[0]}? " if close else "") + f"{fname}() takes {', '.join(known)}"
             raise self.error(f"{fname}() has no keyword '{key}'", key_span or span, hint=hint)
@@ -493,6 +502,21 @@ class Parser:
             raise self.error("an index must be an integer literal, like x[0] or x[-1]", span,
                              hint="a slice is start:stop:step, like x[1:3] or x[::-1]")
         return sign * int(value)
+
+
+def _usage(name: str, rows) -> str:
+    """How a function of these rows is called: clip(x, lo, hi); sum(x, axis=..., keepdims=...)."""
+    forms = []
+    for op in sorted(rows, key=lambda op: op.arity or 0):
+        code = getattr(op.forward, "__code__", None)           # the forward's own parameter names
+        names = code.co_varnames[:op.arity] if code is not None and op.arity and code.co_argcount >= op.arity \
+            else "xyz"[:op.arity or 0]
+        inputs = ["x, ..."] if op.arity is None else list(names)
+        if op.arity is not None and op.statics:
+            inputs += list(op.statics)
+        keywords = [f"{k}=..." for k in (op.keywords or {}) if k not in op.statics]
+        forms.append(f"{name}({', '.join([*inputs, *keywords])})")
+    return "write " + " or ".join(dict.fromkeys(forms))
 
 
 def _literal_of(node) -> object:

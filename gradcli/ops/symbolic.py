@@ -44,7 +44,8 @@ def matmul(sp, a, b):
 
 
 def total(sp, x, axis=None, keepdims=False):
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    # initial: the sum of no elements (an empty slice) is SymPy's 0, not Python's
+    return np.sum(x, axis=axis, keepdims=keepdims, initial=sp.Integer(0))
 
 
 def along(x, axis, keepdims, fn) -> np.ndarray:
@@ -175,7 +176,10 @@ def _step_class(sp, name: str, base, shift):
 
 
 def mod(sp, a, b):
-    """numpy's mod (the sign of b): a - b*floor(a/b)."""
+    """numpy's mod (the sign of b): a - b*floor(a/b); nan for b = 0, as numpy's (the formula
+    would fold 0*floor(a/0) to 0 and give a)."""
+    if b == 0:
+        return sp.nan
     return a - b * step(sp, "floor", a / b)
 
 
