@@ -103,6 +103,9 @@ def _printer_class():
         def _print_Relational(self, expr):
             return f"({self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)})"
 
+        def _print_frac(self, expr):             # SymPy's fractional part, in gradcli's words
+            return f"mod({self._print(expr.args[0])}, 1)"
+
         def _print_BooleanTrue(self, expr):
             return "1"
 
