@@ -70,12 +70,15 @@ def find(nodes: list, bound: dict, wrt: list[str]) -> list[Trap]:
 
 
 SAFE_VALUES = ("1", "2", "0.5", "10", "-1", "0")      # tried in turn: the first the fix is finite at wins
+FIX_TEXT = 200          # characters of a where the fix is written out for (a warning stays a line)
 
 
 def _safe_fix(node, branch: int, bound: dict, wanted: set) -> str:
     """The double where with a safe value that works here: its gradient is finite at the point
     (1 is not safe for sqrt(x - 1)); the first candidate, if none is."""
     from gradcli.lang.parser import parse
+    if node.span.end - node.span.start > FIX_TEXT:       # a long where: the pattern, not its text
+        return "where(cond, f(where(cond, x, 1)), b): the branch's variables at a safe value where it is not taken"
     for value in SAFE_VALUES:
         text = _fix(node, branch, value)
         fixed = parse(text)

@@ -455,3 +455,10 @@ def test_call_mistakes_say_how_the_function_is_called(text, message, hint):
 def test_a_repeated_axis_and_an_empty_reduction_are_named(text, message):
     err = pytest.raises(GradcliError, evaluate, text, {"M": M}).value
     assert err.message == message and err.hint
+
+
+def test_the_trap_warning_of_a_long_where_stays_one_short_line():
+    text = "where(x > 0, sqrt(x" + " + 0*x" * 2000 + "), 0)"
+    notes = [n for n in evaluate(text, {"x": -1.0}).notes if n.trap is not None]
+    assert len(notes) == 1 and len(notes[0].message) < 500
+    assert notes[0].trap["fix"].startswith("where(cond, f(where(cond, x, 1)), b)")
