@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from gradcli.check.policy import settled
 from gradcli.check.tree import number, sympy
 from gradcli.ops import heads
 
@@ -45,13 +46,7 @@ def confirm(e, point: dict, value: float) -> float:
     digits. Where those two agree, their value (sinc(sinc(a)) at a = 1 is sinc at a number
     within 1e-31 of 0, where its formula cancels to 30 digits); where they do not, nan.
     Asked only where the engine and the reference disagree."""
-    a, b = evaluate_at(e, point, 4 * PRECISION), evaluate_at(e, point, 8 * PRECISION)
-    if a == b or (math.isnan(a) and math.isnan(b)):
-        return a
-    if math.isfinite(a) and math.isfinite(b) and (abs(a - b) <= 1e-15 * max(abs(a), abs(b))
-                                                  or abs(a - b) <= 1e-30 * abs(value)):
-        return a
-    return math.nan
+    return settled(evaluate_at(e, point, 4 * PRECISION), evaluate_at(e, point, 8 * PRECISION), value)
 
 
 class _Unknown(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from gradcli.check.policy import settled
 from gradcli.check.printer import every_digit
 
 BITS = 100                  # MPFR precision of the values at the point: about 30 decimal digits
@@ -120,15 +121,7 @@ def confirm(e, point: dict, value: float) -> float:
     import symengine as se
     finer, finest = ({s: mpfr(se, float(v), bits) if type(v).__name__ == "RealMPFR" else v for s, v in point.items()}
                      for bits in (4 * BITS, 8 * BITS))
-    a, b = evaluate_at(e, finer, 4 * BITS), evaluate_at(e, finest, 8 * BITS)
-    if a == b or (math.isnan(a) and math.isnan(b)):
-        return a
-    # settled: the two agree to 15 digits, or far below the noise of the first value (a derivative
-    # that is 0: 1e-11 at 100 bits, 5e-102 and -2e-222 at 400 and 800)
-    if math.isfinite(a) and math.isfinite(b) and (abs(a - b) <= 1e-15 * max(abs(a), abs(b))
-                                                  or abs(a - b) <= 1e-30 * abs(value)):
-        return a
-    return math.nan
+    return settled(evaluate_at(e, finer, 4 * BITS), evaluate_at(e, finest, 8 * BITS), value)
 
 
 def exact(e) -> bool:

@@ -250,9 +250,9 @@ def _softmax_grad(g, ans, x, axis=-1):
 
 def _reverse_cumsum(g, x, axis):
     """sum over j >= i of g[j] along axis (over the flattened x without one): cumsum's gradient."""
-    if axis is None:
-        flipped = F.index(g, index=(nm.Slice(None, None, -1),))
-        return F.reshape(F.index(F.cumsum(flipped), index=(nm.Slice(None, None, -1),)), shape=x.shape)
+    if axis is None:                # g is over the flattened x: one axis
+        flip = nm.flip(0, 1)
+        return F.reshape(F.index(F.cumsum(F.index(g, index=flip)), index=flip), shape=x.shape)
     flip = nm.flip(axis, x.ndim)
     return F.index(F.cumsum(F.index(g, index=flip), axis=axis), index=flip)
 
