@@ -191,3 +191,16 @@ def test_nan_from_inf_times_zero_is_a_mismatch_that_says_so():
     assert check.status == "mismatch"
     assert check.reason.startswith("the engine's gradient with respect to a is not finite where sympy's is")
     assert float(check.expected["a"]) == 0.0 and check.agree == {"a": False, "b": True}
+
+
+def test_finite_differences_name_a_jump_where_the_one_sided_slopes_differ():
+    """a < asin(a) at a = 1: asin stops being real just above, the comparison drops to 0 (nan is
+    not greater), and the central difference sees the jump; the slope from the left is the
+    engine's 0."""
+    check = finite_difference_check(gradcli.evaluate("b * (a < asin(a))", {"a": 1.0, "b": 2.0}), rtol=1e-9, atol=1e-9)
+    assert check.status == "nondifferentiable" and "one-sided derivatives differ" in check.conventions[0]
+
+
+def test_a_wrong_gradient_is_still_a_finite_difference_mismatch(broken_sin):
+    check = finite_difference_check(gradcli.evaluate("x^2*sin(x)", {"x": 1.3}), rtol=1e-9, atol=1e-9)
+    assert check.status == "mismatch"

@@ -28,11 +28,12 @@ def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0,
     rng = np.random.default_rng(seed)
     try:
         with deadline(timeout):
-            ok, worst = _directions(result, result.wrt, rng, tol, atol)
+            ok, worst, _ = _directions(result, result.wrt, rng, tol, atol)
             agree = dict.fromkeys(result.wrt, True)
+            sided = {}                  # name -> its disagreement is a jump or a kink (one-sided slopes)
             if not ok:
                 for name in result.wrt:
-                    agree[name], err = _directions(result, [name], rng, tol, atol)
+                    agree[name], err, sided[name] = _directions(result, [name], rng, tol, atol)
                     worst = max(worst, err)
     except CheckTimeout as exc:
         return Check("timeout", "finite-difference", reason=f"{exc}; raise --check-timeout to wait longer",
@@ -40,14 +41,21 @@ def finite_difference_check(result, *, rtol: float, atol: float, seed: int = 0,
     check = Check("ok", "finite-difference", worst, None, {}, agree, rtol=tol, atol=atol)
     if not all(agree.values()):
         bad = [n for n, ok in agree.items() if not ok]
-        decide(check, explain(result, [(result.grad[n], 0.0) for n in bad], result.value), [], bad,
-                 "finite differences")
+        conventions = explain(result, [(result.grad[n], 0.0) for n in bad], result.value)
+        if not conventions and all(sided.get(n) for n in bad):
+            conventions = [ONE_SIDED]
+        decide(check, conventions, [], bad, "finite differences")
     return check
 
 
-def _directions(result, names: list, rng, tol: float, atol: float) -> tuple[bool, float]:
+ONE_SIDED = ("the expression's one-sided derivatives differ here (it jumps or bends, as a < asin(a) at "
+             "a = 1, where asin stops being real), and the engine's gradient is one of them")
+
+
+def _directions(result, names: list, rng, tol: float, atol: float) -> tuple[bool, float, bool]:
     """Whether the engine's gradient along FD_DIRECTIONS random directions in the space of `names`
-    matches central differences, and the largest error."""
+    matches central differences, the largest error, and whether a disagreement is at a point
+    where the two one-sided derivatives differ and the engine's is one of them."""
     from gradcli.evaluation import evaluate
     weights = None if result.seed is None else np.asarray(result.seed, dtype=np.float64)
 
@@ -58,7 +66,7 @@ def _directions(result, names: list, rng, tol: float, atol: float) -> tuple[bool
     xs = {n: np.asarray(result.values[n], dtype=np.float64) for n in names}
     gs = {n: np.asarray(result.grad[n], dtype=np.float64) for n in names}
     size = max(float(np.max(np.abs(x))) if x.size else 0.0 for x in xs.values())
-    ok, worst = True, 0.0
+    ok, worst, sided = True, 0.0, False
     for _ in range(FD_DIRECTIONS):
         v = {n: rng.normal(size=x.shape) for n, x in xs.items()}
         norm_v = math.sqrt(sum(float(np.sum(d * d)) for d in v.values()))
@@ -75,9 +83,25 @@ def _directions(result, names: list, rng, tol: float, atol: float) -> tuple[bool
         err = abs(analytic - numeric)
         if not (math.isfinite(analytic) and math.isfinite(numeric)):
             err = 0.0 if analytic == numeric or (math.isnan(analytic) and math.isnan(numeric)) else math.inf
+        if err > atol + tol * scale + noise:
+            sided = sided or _one_sided(along, h, analytic, scale)
         worst = max(worst, err)
         ok = ok and err <= atol + tol * scale + noise
-    return ok, worst
+    return ok, worst, sided
+
+
+def _one_sided(along, h: float, analytic: float, scale: float) -> bool:
+    """Whether the slopes from the left and from the right differ, and the engine's gradient is
+    one of them: a jump or a kink, not a wrong gradient."""
+    f0 = along(0.0)
+    step = h * 1e-3
+    right = (along(step) - f0) / step
+    left = (f0 - along(-step)) / step
+    if not (math.isfinite(f0) and math.isfinite(analytic)):
+        return False
+    near = 1e-3 * (scale + 1.0)
+    sides = [d for d in (left, right) if math.isfinite(d)]
+    return len(sides) == 2 and abs(left - right) > near and any(abs(d - analytic) <= near for d in sides)
 
 
 def _directional(along, h: float) -> tuple[float, float, float]:
