@@ -184,9 +184,10 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
                   options=(wrt, grad_output, grad), kinks=run.kinks)
 
 
-def _through_expression(run, nodes: list[Expr], needs: set, seed) -> dict:
+def _through_expression(run, nodes: list[Expr], needs: set, seed, observe=None) -> dict:
     """Reverse mode straight over the expression, on plain arrays: variable name -> gradient.
-    A node's value is let go once the pass is past it, so memory falls as it runs."""
+    A node's value is let go once the pass is past it, so memory falls as it runs.
+    observe: told of every edge as backprop passes it (see backprop; explain.py's ledger)."""
     values, shapes, root = run.values, run.shapes, nodes[-1]
 
     def step(node):
@@ -203,7 +204,8 @@ def _through_expression(run, nodes: list[Expr], needs: set, seed) -> dict:
     if root not in needs:
         return {}
     found = backprop(nodes, seed, step=step, needs=needs, keep={n for n in needs if n.op is VAR},
-                     done=None if shapes is None else done)     # numbers take no memory worth freeing
+                     done=None if shapes is None else done,     # numbers take no memory worth freeing
+                     observe=observe)
     return {node.kw["name"]: g for node, g in found.items()}
 
 

@@ -23,12 +23,16 @@ FREED = ("Trying to backward through the graph a second time (or directly access
 
 def input_grad(op, i: int, g, ans, inputs, attrs: dict, shape: tuple):
     """The gradient flowing to input i of one op: its VJP rule, summed back to the input's shape."""
-    gi = op.vjp(i, g, ans, inputs, attrs)
+    return summed_to(op.vjp(i, g, ans, inputs, attrs), shape)
+
+
+def summed_to(gi, shape: tuple):
+    """A VJP rule's result summed over the axes broadcasting added, back to the input's shape."""
     return gi if getattr(gi, "shape", ()) == shape else F.sum_to(gi, shape=shape)
 
 
 def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Container, keep: Container,
-             done: Callable | None = None, record: bool = False) -> dict:
+             done: Callable | None = None, record: bool = False, observe: Callable | None = None) -> dict:
     """{node: gradient} for every node in keep, seed being the gradient of order[-1].
 
     order: nodes in topological order (inputs first), the output last. step(node) is None for a
@@ -36,6 +40,10 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Containe
     needs holds the nodes a gradient flows to; done(node) is told when a node's gradient has
     been passed on (its values may go). record: the rules run on Tensors, so the gradient is
     itself a graph (create_graph); otherwise on plain arrays, where F is numpy.
+    observe(node, i, input, upstream, raw, contribution, accumulated) is told of every edge as
+    it is passed: the node's gradient, what input i's VJP rule gave, that summed back to the
+    input's shape (what is added), and the input's running total after the addition (explain.py
+    writes its ledger from this; None costs nothing).
     """
     pending = {order[-1]: seed}
     result = {}
@@ -52,9 +60,15 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Containe
                 for i, x in (enumerate(inputs) if not op.stops else
                              [(i, x) for i, x in enumerate(inputs) if op.flows(i)]):   # a < b: none to a, b
                     if x in needs:
-                        gi = input_grad(op, i, g, ans, values, attrs, shapes[i])
+                        if observe is None:
+                            gi = input_grad(op, i, g, ans, values, attrs, shapes[i])
+                        else:
+                            raw = op.vjp(i, g, ans, values, attrs)
+                            gi = summed_to(raw, shapes[i])
                         prev = pending.get(x)
                         pending[x] = gi if prev is None else prev + gi
+                        if observe is not None:
+                            observe(node, i, x, g, raw, gi, pending[x])
             if done is not None:
                 done(node)
     return result
@@ -106,12 +120,14 @@ def kept(t: Node) -> bool:
 
 
 def gradients(root: Node, gradient=None, *, retain_graph: bool = False, create_graph: bool = False,
-              keep: Container | None = None, order: list[Node] | None = None) -> dict[Node, Node]:
+              keep: Container | None = None, order: list[Node] | None = None,
+              observe: Callable | None = None) -> dict[Node, Node]:
     """{tensor: d(root·gradient)/d tensor} for every tensor in keep (by default the ones backward()
     keeps: see kept). Pure: writes no .grad.
 
     The VJP rules run on the tensors when create_graph is set, so the gradient is itself a graph;
     otherwise on their plain arrays (F is then numpy), the same arithmetic without the bookkeeping.
+    observe: see backprop.
     """
     order = topological(root) if order is None else order      # a caller may know it already
     seed = seed_of(root, gradient)
@@ -133,7 +149,7 @@ def gradients(root: Node, gradient=None, *, retain_graph: bool = False, create_g
 
     keep = {t for t in order if kept(t)} if keep is None else keep
     found = backprop(order, seed if record else seed.data, step=step, needs=set(order), keep=keep,
-                     done=done, record=record)
+                     done=done, record=record, observe=observe)
     cls = type(root)
     return found if record else {t: make(cls, g) for t, g in found.items()}
 
