@@ -2,7 +2,7 @@
 _gradcli() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     if [[ $COMP_CWORD -eq 1 ]]; then
-        COMPREPLY=($(compgen -W "eval diff batch hessian jacobian minimize graph plot --version -V --help -h" -- "$cur"))
+        COMPREPLY=($(compgen -W "eval diff batch hessian jacobian minimize graph explain plot --version -V --help -h" -- "$cur"))
         return
     fi
     local opts="" files=""
@@ -47,6 +47,11 @@ _gradcli() {
         graph) opts="--wrt --grad-output --retain-grad --format -f --help -h"; files=""
             case "$prev" in
                 --format|-f) COMPREPLY=($(compgen -W "tree dot mermaid json" -- "$cur")); return ;;
+            esac
+            ;;
+        explain) opts="--wrt --grad-output --format -f --help -h"; files=""
+            case "$prev" in
+                --format|-f) COMPREPLY=($(compgen -W "table json" -- "$cur")); return ;;
             esac
             ;;
         plot) opts="--points --format -f --help -h"; files=""

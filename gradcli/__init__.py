@@ -18,9 +18,10 @@ _PUBLIC = {
     "eye": "gradcli.engine.tensor", "no_grad": "gradcli.graph", "grad": "gradcli.engine.backward",
     "GradcliError": "gradcli.errors", "ParseError": "gradcli.errors", "BindError": "gradcli.errors",
     "ShapeError": "gradcli.errors", "GradOutputError": "gradcli.errors",
+    "explain": "gradcli.ledger", "Ledger": "gradcli.ledger",
 }
 
-__all__ = ["parse", "evaluate", "tensor", "Tensor", "no_grad", "grad", "Result",
+__all__ = ["parse", "evaluate", "explain", "Ledger", "tensor", "Tensor", "no_grad", "grad", "Result",
            "ones", "zeros", "ones_like", "zeros_like", "eye",
            "GradcliError", "ParseError", "BindError", "ShapeError", "GradOutputError"]
 

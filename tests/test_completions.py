@@ -135,7 +135,9 @@ def shell(request, tmp_path_factory):
 
 def test_commands_complete(shell, spec):
     commands, top = spec
-    assert shell.tab("gradcli e").line == "gradcli eval "
+    assert shell.tab("gradcli ev").line == "gradcli eval "
+    assert shell.tab("gradcli ex").line == "gradcli explain "
+    assert shell.tab("gradcli e").listed >= {"eval", "explain"}
     assert shell.tab("gradcli j").line == "gradcli jacobian "
     assert shell.tab("gradcli ").listed >= set(commands)
     assert shell.tab("gradcli --").listed == {n for o in top for n in o.names if n.startswith("--")}

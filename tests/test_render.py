@@ -117,7 +117,7 @@ def test_when_nothing_fits_the_last_layout_has_the_fewest_digits():
 # -- one emit for every result kind -------------------------------------------------------------------
 EMITS = {"eval": [render.Evaluated, render.Symbolic], "diff": [render.Diffed], "hessian": [render.Matrix],
          "jacobian": [render.Matrix], "minimize": [render.Minimum], "graph": [render.Graph],
-         "plot": [render.Plotted]}
+         "plot": [render.Plotted], "explain": [render.Explained]}
 
 
 @pytest.mark.parametrize("command", list(EMITS))

@@ -148,6 +148,22 @@ def graph(expr: str, bindings: dict, *, wrt=None, grad_output=None, retain_grad=
     return EXIT_OK
 
 
+def explain(expr: str, bindings: dict, *, wrt=None, grad_output=None, fmt="table") -> int:
+    """The backward pass of EXPR as a ledger: each node's gradient, local derivative and contributions."""
+    from gradcli import render
+    from gradcli.ledger import explain as ledger
+    from gradcli.lang.parser import parse
+    parsed = parse(expr)
+    missing = [n for n in parsed.variables() if n not in bindings]
+    if missing:
+        raise GradcliError(f"gradcli explain needs a value for every variable; {', '.join(missing)} "
+                           f"{'has' if len(missing) == 1 else 'have'} none",
+                           hint=f"give it as --{missing[0]} 2 (or {missing[0]}=2); for a symbolic gradient use "
+                                "gradcli diff")
+    write(render.emit(render.Explained(ledger(parsed, bindings, wrt=names(wrt), grad_output=grad_output)), fmt))
+    return EXIT_OK
+
+
 def plot(expr: str, bindings: dict, *, points=200, fmt="plot") -> int:
     """EXPR and its derivative drawn together, with the derivative's zeros and undefined points marked."""
     from gradcli import render
@@ -243,4 +259,4 @@ def run(command: str, arg, bindings: dict, **options) -> int:
 
 # Command name -> implementation; the fast path and the Typer app both dispatch through run().
 RUN = {"eval": eval_, "diff": diff, "batch": batch, "hessian": hessian, "jacobian": jacobian,
-       "minimize": minimize, "graph": graph, "plot": plot}
+       "minimize": minimize, "graph": graph, "explain": explain, "plot": plot}

@@ -106,16 +106,26 @@ class Tensor(Node):
                                   "Use tensor.detach().numpy() instead.")
         return np.asarray(self.data)
 
-    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False) -> None:
-        """Compute gradients of this tensor and accumulate them into leaf .grad."""
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False,
+                 explain: bool = False):
+        """Compute gradients of this tensor and accumulate them into leaf .grad. explain=True also
+        returns the pass as a Ledger (gradcli.explain's): each node's gradient, local derivatives,
+        contributions; the nodes are named t0, t1, ... in topological order."""
         if not self.requires_grad:
             raise GradOutputError("element 0 of tensors does not require grad and does not have a grad_fn")
-        grads = gradients(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
+        ledger = None
+        if explain:
+            from gradcli.ledger import tensor_ledger
+            grads, ledger = tensor_ledger(self, gradient, retain_graph=retain_graph or create_graph,
+                                          create_graph=create_graph)
+        else:
+            grads = gradients(self, gradient, retain_graph=retain_graph or create_graph, create_graph=create_graph)
         for t, g in grads.items():
             if t.is_leaf and t._grad is not None:
                 t._grad = t._grad + g if create_graph else Tensor(t._grad.data + g.data)
             else:
                 t._grad = g
+        return ledger
 
     def __repr__(self) -> str:
         suffixes = [f"size={tuple(self.shape)}"] if self.data.size == 0 and self.data.ndim != 1 else []

@@ -59,6 +59,11 @@ class Plotted(NamedTuple):
     width: int
 
 
+class Explained(NamedTuple):
+    """gradcli explain's ledger of the forward and backward passes."""
+    ledger: object
+
+
 class Batch(NamedTuple):
     """A whole batch run's records, for the table, and the line under it."""
     records: list
@@ -182,6 +187,11 @@ def _graph_mermaid(g: Graph) -> str:
     return graph_mermaid(g.result)
 
 
+def _ledger_layouts(e: Explained) -> tuple:
+    from gradcli.render.ledger import ledger_layouts
+    return ledger_layouts(e.ledger)
+
+
 def _plot_layouts(p: Plotted) -> tuple:
     from gradcli.render.plot import draw
     return (lambda digits: draw(p.samples, width=p.width),)
@@ -201,5 +211,6 @@ FORMATS: dict[type, dict[str, Callable]] = {
             "json": lambda g: dumps({"expr": g.result.expr.source, "graph": records.graph_json(g.result)})},
     Diffed: {"text": _diff_text, "latex": _diff_latex, "json": _diff_json},
     Plotted: {"plot": _plot_layouts, "json": _plot_json},
+    Explained: {"table": _ledger_layouts, "json": lambda e: dumps(records.ledger_record(e.ledger))},
     Batch: {"table": _batch_layouts},
 }

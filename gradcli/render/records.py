@@ -29,6 +29,39 @@ def eval_record(result, check: dict, graph: bool = False) -> dict:
     return rec
 
 
+def ledger_record(ledger) -> dict:
+    """The JSON object of `gradcli explain --format json` (and Ledger.as_dict())."""
+    from gradcli.ledger import FD_ELEMENTS
+    rows = ledger.forward
+    backward = []
+    for e in ledger.backward:
+        rec = {"node": e.node, "input": e.input, "argument": e.argument, "upstream": to_json(e.upstream),
+               "local": to_json(e.local), "local_formula": e.local_formula, "partial": e.partial,
+               "contribution": to_json(e.contribution), "accumulated": to_json(e.accumulated),
+               "contributions": e.of, "nth": e.nth, "rule": e.rule, "pattern": e.pattern}
+        if e.summed:
+            rec["sum_to"] = {"before": to_json(e.raw), "shape_before": list(np.shape(e.raw)),
+                             "shape": list(np.shape(e.contribution))}
+        backward.append(rec)
+    return {"expr": ledger.expr, "value": to_json(ledger.value), "shape": list(np.shape(ledger.value)),
+            "grad_output": to_json(ledger.seed),
+            "forward": [{"id": s.id, "name": s.name, "text": s.text, "op": s.op, "inputs": s.inputs,
+                         "value": to_json(s.value), "shape": list(s.shape)} for s in rows],
+            "backward": backward,
+            "grad": {n: {"value": to_json(g), "finite_difference": _estimated(ledger.finite.get(n), FD_ELEMENTS)}
+                     for n, g in ledger.grad.items()}}
+
+
+def _estimated(fd, first: int):
+    """Finite-difference estimates as JSON: null for the elements past the first `first` (not estimated)."""
+    if fd is None or np.ndim(fd) == 0:
+        return to_json(fd)
+    flat = np.ravel(fd)
+    cells = np.empty(flat.size, dtype=object)
+    cells[:] = [to_json(x) if j < first else None for j, x in enumerate(flat)]
+    return cells.reshape(np.shape(fd)).tolist()
+
+
 TSV_HEADER = "kind\tname\tshape\tvalue\tgrad"
 
 

@@ -1,0 +1,185 @@
+"""explain's ledger for people: the forward pass as a table, the backward pass node by node (what
+each edge receives, its local derivative, what it passes on, the running totals), the gradients
+beside their finite-difference estimates. Arrays are compact, one line with their shape, long
+ones elided; everything wraps between words, and a number never folds."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from gradcli.render.numbers import Digits, _folding_text, fmt_num
+from gradcli.ledger import FD_ELEMENTS, REUSED
+from gradcli.render.records import one_line
+
+EDGE = 3                # elements kept at each end of a longer axis
+FD_DIGITS = 8           # a finite-difference estimate is shown to this many significant digits
+_NUMBERISH = re.compile(r"[^\s\[\],]+")
+
+
+def compact(v, digits: Digits, shape: bool = True) -> str:
+    """A number, or an array on one line with its shape: `[1, 2, 3] (3,)`, `[1, 2, 3, …, 9] (9,)`."""
+    if np.ndim(v) == 0:
+        return digits.num(v)
+    arr = np.asarray(v, dtype=np.float64)
+
+    def nest(a) -> str:
+        n = len(a)
+        picks = list(range(n)) if n <= 2 * EDGE + 1 else [*range(EDGE), None, *range(n - EDGE, n)]
+        if a.ndim == 1:
+            return "[" + ", ".join("…" if i is None else digits.num(a[i]) for i in picks) + "]"
+        return "[" + ", ".join("…" if i is None else nest(a[i]) for i in picks) + "]"
+    text = nest(arr) if arr.size else "[]"
+    return f"{text} {tuple(arr.shape)}" if shape else text
+
+
+def _cell(text: str, style: str = ""):
+    """A cell that wraps between words and folds a long formula, but never below its widest number."""
+    cell = _folding_text()(text, style, overflow="fold")
+    cell.least = max((len(w) for w in _NUMBERISH.findall(text) if _is_number(w)), default=0)
+    return cell
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word.rstrip(")").lstrip("("))
+        return True
+    except ValueError:
+        return word in ("nan", "inf", "-inf")
+
+
+def ledger_layouts(ledger) -> tuple:
+    """The layouts, most preferred first: the forward pass as a table, or (narrow) a block a node."""
+    return (lambda digits: _view(ledger, digits, wide=True), lambda digits: _view(ledger, digits, wide=False))
+
+
+def _view(ledger, digits: Digits, wide: bool):
+    from rich.console import Group
+    from rich.text import Text
+
+    from gradcli.render.tables import value_line
+    parts = [value_line(ledger.expr, ledger.value, digits)]
+    if ledger.seed is not None:
+        parts.append(Text("grad_output (the seed ∂out/∂out)  " + compact(ledger.seed, digits), "dim"))
+    parts += [Text(""), Text("forward pass (inputs first)", "bold"),
+              (_forward_table if wide else _forward_blocks)(ledger, digits)]
+    parts += [Text(""), Text(f"backward pass (from the output back; upstream = ∂{ledger.output}/∂node)", "bold"),
+              _backward_table(ledger, digits)]
+    if ledger.grad:
+        parts += [Text(""), Text("gradients", "bold"), _grad_table(ledger, digits)]
+    return Group(*parts)
+
+
+def _grid(*columns):
+    from rich.table import Table
+    table = Table(show_edge=False, pad_edge=False, box=None, show_header=False)
+    for kind in columns:
+        table.add_column(no_wrap=kind == "fixed", overflow="fold")
+    return table
+
+
+def _forward_table(ledger, digits: Digits):
+    from rich.table import Table
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("node", overflow="fold")
+    table.add_column("op", no_wrap=True)
+    table.add_column("inputs", overflow="fold")
+    table.add_column("value", overflow="fold")
+    for s in ledger.forward:
+        table.add_row(str(s.id), _cell(_label(s), "bold"), s.op, _cell(", ".join(map(str, s.inputs))),
+                      _cell(compact(s.value, digits), "cyan"))
+    return digits.table(table)
+
+
+def _forward_blocks(ledger, digits: Digits):
+    table = _grid("fixed", "fold")
+    for s in ledger.forward:
+        table.add_row(f"[{s.id}]", _cell(f"{_label(s)} = {compact(s.value, digits)}"))
+        if s.inputs:
+            table.add_row("", _cell(f"{s.op} of " + ", ".join(f"[{i}]" for i in s.inputs), "dim"))
+    return digits.table(table)
+
+
+def _label(s) -> str:
+    """A node as the forward table names it: its text, and a named step's name (y = a*b)."""
+    text = one_line(s.text)
+    return text if not s.name or s.name == text else f"{s.name} = {text}"
+
+
+def _backward_table(ledger, digits: Digits):
+    from rich.text import Text
+    table = _grid("fixed", "fold")
+    rows = ledger.forward
+    out = ledger.output
+    last = None
+    for e in ledger.backward:
+        node, x = rows[e.node], rows[e.input]
+        if e.node != last:
+            last = e.node
+            seed = " (the seed)" if e.node == rows[-1].id else ""
+            table.add_row(Text(f"[{node.id}]", "bold"),
+                          _cell(f"{one_line(node.text)}  receives ∂{out}/∂{node.ref} = "
+                                f"{compact(e.upstream, digits)}{seed}", "bold"))
+            said = [w for w in (e.rule, e.pattern) if w]
+            if said:
+                table.add_row("", _cell("; ".join(said), "italic"))
+        twice = f" (as input {e.argument + 1})" if node.inputs.count(x.id) > 1 else ""
+        table.add_row("", _cell(f"→ [{x.id}] {one_line(x.text)}{twice}", "bold"))
+        table.add_row("", _cell("local " + _local(e, digits)))
+        if e.local is not None:
+            table.add_row("", _cell(f"upstream × local = {compact(e.upstream, digits, False)} × "
+                                    f"{compact(e.local, digits, False)} = {compact(e.raw, digits)}"))
+        if e.summed:
+            table.add_row("", _cell(f"broadcasting grew {x.ref} from {tuple(np.shape(e.contribution))} to "
+                                    f"{tuple(np.shape(e.raw))}: summed back, {compact(e.raw, digits)} → "
+                                    f"{compact(e.contribution, digits)}", "yellow"))
+        total = f"∂{out}/∂{x.ref}"
+        if e.of == 1:
+            table.add_row("", _cell(f"{total} = {compact(e.contribution, digits)}", "green"))
+        elif e.nth == 1:
+            table.add_row("", _cell(f"{total} = {compact(e.contribution, digits)}  (contribution 1 of {e.of})",
+                                    "green"))
+        else:
+            table.add_row("", _cell(f"{total} += {compact(e.contribution, digits)}  → "
+                                    f"{compact(e.accumulated, digits)}  ({e.nth} of {e.of}: {REUSED})", "green"))
+    return digits.table(table)
+
+
+def _local(e, digits: Digits) -> str:
+    """∂(a*b)/∂a = b = 3; for a row that is not elementwise, its vector-Jacobian product in g."""
+    if e.local is None:
+        formula = f" = {e.local_formula}" if e.local_formula else ""
+        return f"(a vector-Jacobian product, g the upstream): contribution{formula} = {compact(e.raw, digits)}"
+    value = compact(e.local, digits)
+    if e.local_formula and e.local_formula != value:
+        return f"{e.partial} = {e.local_formula} = {value}"
+    return f"{e.partial} = {value}"
+
+
+def _grad_table(ledger, digits: Digits):
+    from rich.table import Table
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table.add_column("variable", overflow="fold")
+    table.add_column("gradient (the sum of its contributions)", overflow="fold")
+    if any(v is not None for v in ledger.finite.values()):
+        table.add_column("finite difference", overflow="fold")
+    for name, g in ledger.grad.items():
+        cells = [_cell(name, "bold"), _cell(compact(g, digits), "green")]
+        fd = ledger.finite.get(name)
+        if fd is not None:
+            cells.append(_cell(_estimate(fd, digits)))
+        table.add_row(*cells[:len(table.columns)])
+    return digits.table(table)
+
+
+def _estimate(fd, digits: Digits) -> str:
+    """A finite-difference estimate, to FD_DIGITS digits (it is no more precise); of a large array,
+    its first FD_ELEMENTS elements (explain estimates no more)."""
+    shown = Digits(min(FD_DIGITS, digits.limit or FD_DIGITS))
+    if np.ndim(fd) == 0:
+        return shown.num(fd)
+    arr = np.asarray(fd, dtype=np.float64)
+    if arr.size <= FD_ELEMENTS:
+        return compact(arr, shown)
+    return f"{compact(arr.ravel()[:FD_ELEMENTS], shown, False)} (the first {FD_ELEMENTS} of {arr.size} elements, flattened)"
