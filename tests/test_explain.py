@@ -108,7 +108,7 @@ def test_broadcast_bias_is_summed_back_as_its_own_step():
     (b_rec,) = [r for r in record["backward"] if r["input"] == into_b.input]
     assert b_rec["sum_to"] == {"before": [[1.0] * 3] * 2, "shape_before": [2, 3], "shape": [3]}
     assert all("sum_to" not in r for r in record["backward"] if r["input"] != into_b.input)
-    assert "broadcasting grew b from (3,) to (2, 3): summed back" in ledger.text(120)
+    assert "broadcasting grew b from (3,) to (2,3): summed back" in ledger.text(120)
 
 
 def test_matmul_shows_the_vector_jacobian_product():

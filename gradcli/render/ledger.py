@@ -30,7 +30,13 @@ def compact(v, digits: Digits, shape: bool = True) -> str:
             return "[" + ", ".join("…" if i is None else digits.num(a[i]) for i in picks) + "]"
         return "[" + ", ".join("…" if i is None else nest(a[i]) for i in picks) + "]"
     text = nest(arr) if arr.size else "[]"
-    return f"{text} {tuple(arr.shape)}" if shape else text
+    return f"{text} {shape_text(arr.shape)}" if shape else text
+
+
+def shape_text(shape) -> str:
+    """(3,) and (2,3): a shape without spaces, so that wrapping never splits it."""
+    shape = tuple(shape)
+    return "(" + ",".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _cell(text: str, style: str = ""):
@@ -48,9 +54,14 @@ def _is_number(word: str) -> bool:
         return word in ("nan", "inf", "-inf")
 
 
+TABLE_ROWS = 60         # a longer forward pass is shown as lines, not a table: Rich measures every cell of
+                        # a table for every width it tries, which for 200 nodes took most of a second
+
+
 def ledger_layouts(ledger) -> tuple:
-    """The layouts, most preferred first: the forward pass as a table, or (narrow) a block a node."""
-    return (lambda digits: _view(ledger, digits, wide=True), lambda digits: _view(ledger, digits, wide=False))
+    """The layouts, most preferred first: the forward pass as a table, or (narrow, or long) a block a node."""
+    blocks = (lambda digits: _view(ledger, digits, wide=False),)
+    return blocks if len(ledger.forward) > TABLE_ROWS else (lambda digits: _view(ledger, digits, wide=True), *blocks)
 
 
 def _view(ledger, digits: Digits, wide: bool):
@@ -93,12 +104,12 @@ def _forward_table(ledger, digits: Digits):
 
 
 def _forward_blocks(ledger, digits: Digits):
-    table = _grid("fixed", "fold")
+    lines = []
     for s in ledger.forward:
-        table.add_row(f"[{s.id}]", _cell(f"{_label(s)} = {compact(s.value, digits)}"))
+        lines.append((f"[{s.id}]", f"{_label(s)} = {compact(s.value, digits)}", ""))
         if s.inputs:
-            table.add_row("", _cell(f"{s.op} of " + ", ".join(f"[{i}]" for i in s.inputs), "dim"))
-    return digits.table(table)
+            lines.append(("", f"{s.op} of " + ", ".join(f"[{i}]" for i in s.inputs), "dim"))
+    return _hanging(lines, digits)
 
 
 def _label(s) -> str:
@@ -108,42 +119,64 @@ def _label(s) -> str:
 
 
 def _backward_table(ledger, digits: Digits):
-    from rich.text import Text
-    table = _grid("fixed", "fold")
+    """The backward pass as lines under each node's marker, wrapped between words to the width
+    with a hanging indent (a Text, not a table: a ledger of a long expression has thousands)."""
     rows = ledger.forward
     out = ledger.output
+    lines = []          # (marker, text, style)
     last = None
     for e in ledger.backward:
         node, x = rows[e.node], rows[e.input]
         if e.node != last:
             last = e.node
             seed = " (the seed)" if e.node == rows[-1].id else ""
-            table.add_row(Text(f"[{node.id}]", "bold"),
-                          _cell(f"{one_line(node.text)}  receives ∂{out}/∂{node.ref} = "
-                                f"{compact(e.upstream, digits)}{seed}", "bold"))
+            lines.append((f"[{node.id}]", f"{one_line(node.text)}  receives ∂{out}/∂{node.ref} = "
+                                          f"{compact(e.upstream, digits)}{seed}", "bold"))
             said = [w for w in (e.rule, e.pattern) if w]
             if said:
-                table.add_row("", _cell("; ".join(said), "italic"))
+                lines.append(("", "; ".join(said), "italic"))
         twice = f" (as input {e.argument + 1})" if node.inputs.count(x.id) > 1 else ""
-        table.add_row("", _cell(f"→ [{x.id}] {one_line(x.text)}{twice}", "bold"))
-        table.add_row("", _cell("local " + _local(e, digits)))
+        lines.append(("", f"→ [{x.id}] {one_line(x.text)}{twice}", "bold"))
+        lines.append(("", "local " + _local(e, digits), ""))
         if e.local is not None:
-            table.add_row("", _cell(f"upstream × local = {compact(e.upstream, digits, False)} × "
-                                    f"{compact(e.local, digits, False)} = {compact(e.raw, digits)}"))
+            lines.append(("", f"upstream × local = {compact(e.upstream, digits, False)} × "
+                              f"{compact(e.local, digits, False)} = {compact(e.raw, digits)}", ""))
         if e.summed:
-            table.add_row("", _cell(f"broadcasting grew {x.ref} from {tuple(np.shape(e.contribution))} to "
-                                    f"{tuple(np.shape(e.raw))}: summed back, {compact(e.raw, digits)} → "
-                                    f"{compact(e.contribution, digits)}", "yellow"))
+            lines.append(("", f"broadcasting grew {x.ref} from {shape_text(np.shape(e.contribution))} to "
+                              f"{shape_text(np.shape(e.raw))}: summed back, {compact(e.raw, digits)} → "
+                              f"{compact(e.contribution, digits)}", "yellow"))
         total = f"∂{out}/∂{x.ref}"
         if e.of == 1:
-            table.add_row("", _cell(f"{total} = {compact(e.contribution, digits)}", "green"))
+            lines.append(("", f"{total} = {compact(e.contribution, digits)}", "green"))
         elif e.nth == 1:
-            table.add_row("", _cell(f"{total} = {compact(e.contribution, digits)}  (contribution 1 of {e.of})",
-                                    "green"))
+            lines.append(("", f"{total} = {compact(e.contribution, digits)}  (contribution 1 of {e.of})", "green"))
         else:
-            table.add_row("", _cell(f"{total} += {compact(e.contribution, digits)}  → "
-                                    f"{compact(e.accumulated, digits)}  ({e.nth} of {e.of}: {REUSED})", "green"))
-    return digits.table(table)
+            lines.append(("", f"{total} += {compact(e.contribution, digits)}  → {compact(e.accumulated, digits)}"
+                              f"  ({e.nth} of {e.of}: {REUSED})", "green"))
+    return _hanging(lines, digits)
+
+
+def _hanging(lines: list, digits: Digits):
+    """Marker, then text wrapped at its spaces to the width, continued under itself. A word (a
+    number) is never broken: where one does not fit, the rendering does not fit (digits.fits)."""
+    import textwrap
+
+    from rich.text import Text
+    indent = max((len(m) for m, _, _ in lines), default=0) + 2
+    room = None if digits.width is None else max(digits.width - indent, 1)
+    out = Text()
+    for k, (marker, text, style) in enumerate(lines):
+        if k:
+            out.append("\n")
+        parts = [text] if room is None or len(text) <= room else \
+            textwrap.wrap(text, room, break_long_words=False, break_on_hyphens=False)
+        if room is not None and any(len(p) > room for p in parts):
+            if any(len(w) > room and _is_number(w) for p in parts for w in _NUMBERISH.findall(p)):
+                digits.fits = False
+            parts = [p[i:i + room] for p in parts for i in range(0, len(p), room)]    # a long text folds
+        out.append(marker.ljust(indent), "bold")
+        out.append(("\n" + " " * indent).join(parts), style)
+    return out
 
 
 def _local(e, digits: Digits) -> str:
@@ -159,17 +192,22 @@ def _local(e, digits: Digits) -> str:
 
 def _grad_table(ledger, digits: Digits):
     from rich.table import Table
+    estimated = any(v is not None for v in ledger.finite.values())
+    if len(ledger.grad) > TABLE_ROWS:
+        return _hanging([(name, f"{compact(g, digits)}" + (f"   finite difference {_estimate(ledger.finite[name], digits)}"
+                                                          if ledger.finite.get(name) is not None else ""), "green")
+                         for name, g in ledger.grad.items()], digits)
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     table.add_column("variable", overflow="fold")
     table.add_column("gradient (the sum of its contributions)", overflow="fold")
-    if any(v is not None for v in ledger.finite.values()):
+    if estimated:
         table.add_column("finite difference", overflow="fold")
     for name, g in ledger.grad.items():
         cells = [_cell(name, "bold"), _cell(compact(g, digits), "green")]
         fd = ledger.finite.get(name)
-        if fd is not None:
-            cells.append(_cell(_estimate(fd, digits)))
-        table.add_row(*cells[:len(table.columns)])
+        if estimated:
+            cells.append(_cell("" if fd is None else _estimate(fd, digits)))
+        table.add_row(*cells)
     return digits.table(table)
 
 
