@@ -358,6 +358,27 @@ def growth(sizes: list[int], repeats: int) -> None:
         previous = med
 
 
+# -- 6. explain ---------------------------------------------------------------------------------------------
+def explain(repeats: int) -> None:
+    """gradcli explain of a 200-node expression (68 variables, each with its finite differences),
+    the whole command: the ledger fitted to 80 columns, and its JSON; under a second each."""
+    n = 67          # x1*x2 + ... + x67*x68: 68 variables, 67 products, 66 sums = 201 nodes
+    text = " + ".join(f"x{i}*x{i + 1}" for i in range(1, n + 1))
+    binds = [f"x{i}={1.0 + i / n!r}" for i in range(1, n + 2)]
+    plain = GRADCLI + ["eval", text, *binds, "--no-check", "-f", "json"]
+    shown = "explain 'x1*x2 + ... + x67*x68' x1=... (201 nodes)"
+    for what, cmd, env in [("the ledger, fitted to 80 columns", GRADCLI + ["explain", text, *binds], {"COLUMNS": "80"}),
+                           ("the ledger as JSON", GRADCLI + ["explain", text, *binds, "-f", "json"], {})]:
+        ENV.update(env)
+        try:
+            a, b, r = paired(plain, cmd, repeats)
+        finally:
+            for k in env:
+                del ENV[k]
+        row("explain", f"201 nodes, 68 variables: {what}", b, r, "< 1 s", shown + ("" if env else " -f json"),
+            "eval of the same --no-check -f json", statistics.median(b) < 1.0)
+
+
 def machine() -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
     versions = [f"Python {platform.python_version()}"]
@@ -390,11 +411,11 @@ def write(path: Path, elapsed: float, argv: list[str]) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
-    ap.add_argument("--only", help="comma-separated: startup,batch,arrays,points,growth")
+    ap.add_argument("--only", help="comma-separated: startup,batch,arrays,points,growth,explain")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     opts = ap.parse_args()
     quick = opts.quick
-    groups = set((opts.only or "startup,batch,arrays,points,growth").split(","))
+    groups = set((opts.only or "startup,batch,arrays,points,growth,explain").split(","))
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -408,6 +429,8 @@ def main() -> int:
             points(100_000 if quick else 1_000_000, 3 if quick else 5, tmp)
         if "growth" in groups:
             growth([1_000, 10_000] if quick else [1_000, 10_000, 100_000], 3 if quick else 5)
+        if "explain" in groups:
+            explain(5 if quick else 9)
     write(Path(opts.out), time.perf_counter() - start, sys.argv[1:])
     print(f"wrote {opts.out}")
     return 0
