@@ -119,7 +119,7 @@ def test_matmul_shows_the_vector_jacobian_product():
     assert len(mm) == 2 and all(e.local is None for e in mm)
     assert mm[0].contribution.tolist() == result.grad["A"].tolist() == [[1.0, -1.0], [1.0, -1.0]]
     assert mm[1].contribution.tolist() == result.grad["v"].tolist() == [4.0, 6.0]
-    assert "vector-Jacobian product" in ledger.text(100)
+    assert "@ is not elementwise: its vector-Jacobian product" in ledger.text(100)
 
 
 # -- a non-scalar output -----------------------------------------------------------------------------------

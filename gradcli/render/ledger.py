@@ -137,7 +137,7 @@ def _backward_table(ledger, digits: Digits):
                 lines.append(("", "; ".join(said), "italic"))
         twice = f" (as input {e.argument + 1})" if node.inputs.count(x.id) > 1 else ""
         lines.append(("", f"→ [{x.id}] {one_line(x.text)}{twice}", "bold"))
-        lines.append(("", "local " + _local(e, digits), ""))
+        lines.append(("", _local(e, node.op, digits), ""))
         if e.local is not None:
             lines.append(("", f"upstream × local = {compact(e.upstream, digits, False)} × "
                               f"{compact(e.local, digits, False)} = {compact(e.raw, digits)}", ""))
@@ -153,6 +153,9 @@ def _backward_table(ledger, digits: Digits):
         else:
             lines.append(("", f"{total} += {compact(e.contribution, digits)}  → {compact(e.accumulated, digits)}"
                               f"  ({e.nth} of {e.of}: {REUSED})", "green"))
+    if not lines:
+        lines.append(("", "no gradient flows back: none of the output's inputs leads to a differentiated "
+                          "variable (a comparison passes none)", "dim"))
     return _hanging(lines, digits)
 
 
@@ -179,15 +182,17 @@ def _hanging(lines: list, digits: Digits):
     return out
 
 
-def _local(e, digits: Digits) -> str:
-    """∂(a*b)/∂a = b = 3; for a row that is not elementwise, its vector-Jacobian product in g."""
+def _local(e, symbol: str, digits: Digits) -> str:
+    """local ∂(a*b)/∂a = b = 3; for a row that is not elementwise, its vector-Jacobian product in g,
+    the upstream."""
     if e.local is None:
-        formula = f" = {e.local_formula}" if e.local_formula else ""
-        return f"(a vector-Jacobian product, g the upstream): contribution{formula} = {compact(e.raw, digits)}"
+        formula = f"{e.local_formula} = " if e.local_formula else ""
+        return f"{symbol} is not elementwise: its vector-Jacobian product (g the upstream) gives " \
+               f"{formula}{compact(e.raw, digits)}"
     value = compact(e.local, digits)
     if e.local_formula and e.local_formula != value:
-        return f"{e.partial} = {e.local_formula} = {value}"
-    return f"{e.partial} = {value}"
+        return f"local {e.partial} = {e.local_formula} = {value}"
+    return f"local {e.partial} = {value}"
 
 
 def _grad_table(ledger, digits: Digits):
