@@ -184,12 +184,21 @@ def atomic(text: str) -> bool:
     return False
 
 
-def substitute(formula: str, refs: list[str]) -> str:
+def substitute(formula: str, refs: list[str], attrs: dict | None = None) -> str:
     """An op row's formula in the inputs' own text: x, y, z (the first, second, third input) are
-    replaced token by token (the lexer's tokens, never a string replace); a compound input is
-    bracketed where it stands between operators, not where it is a call's whole argument."""
+    replaced token by token (the lexer's tokens, never a string replace), and a keyword attr
+    (slope, lo, hi) by its value; a compound input is bracketed where it stands between
+    operators, not where it is a call's whole argument. A formula the lexer cannot read (a VJP
+    in words) is kept as written, with what x, y, z stand for after it."""
+    from gradcli.errors import GradcliError
     from gradcli.lang.lexer import tokenize
-    tokens = tokenize(formula)
+    from gradcli.render.numbers import fmt_num
+    try:
+        tokens = tokenize(formula)
+    except GradcliError:
+        named = [f"{letter} = {ref}" for letter, ref in zip(LETTERS, refs)]
+        return f"{formula} ({', '.join(named)})" if named else formula
+    numbers = {k: fmt_num(v) for k, v in (attrs or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     out, pos = [], 0
     for k, t in enumerate(tokens[:-1]):
         out.append(formula[pos:t.start])
@@ -200,6 +209,8 @@ def substitute(formula: str, refs: list[str]) -> str:
             if ref.startswith("(") and ref.endswith(")") and before in ("(", ",") and after in (")", ","):
                 ref = ref[1:-1] if atomic(ref) and _balanced(ref[1:-1]) else ref
             out.append(ref)
+        elif t.kind == "name" and t.text in numbers:
+            out.append(numbers[t.text])
         else:
             out.append(formula[t.start:t.end])
     out.append(formula[pos:])
@@ -241,7 +252,7 @@ def _edges(seen: list, index: dict, rows: list[Step], describe) -> list[Edge]:
         refs = [rows[index[a]].ref for a in _inputs_of(node)]
         formula = _formula(op, i)
         out.append(Edge(node=n, input=k, argument=i, upstream=_data(g), local=local,
-                        local_formula=None if formula is None else substitute(formula, refs),
+                        local_formula=None if formula is None else substitute(formula, refs, attrs),
                         partial=f"∂{rows[n].ref}/∂{rows[k].ref}", raw=_data(raw), contribution=_data(gi),
                         accumulated=_data(acc), pattern=getattr(op, "pattern", None) or None,
                         rule=getattr(op, "rule", None) or None, nth=nth[k], of=counts[k]))

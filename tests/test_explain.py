@@ -71,6 +71,9 @@ def test_substitute_reads_tokens_and_brackets_compound_inputs():
     assert substitute("cos(x)", ["(a+b)"]) == "cos(a+b)"
     assert substitute("g @ y'", ["A", "(B+C)"]) == "g @ (B+C)'"
     assert substitute("exp(x)*y", ["xx", "y2"]) == "exp(xx)*y2"      # names, not letters inside names
+    assert substitute("where(x > 0, 1, slope)", ["(a+b)"], {"slope": 0.2}) == "where((a+b) > 0, 1, 0.2)"
+    assert substitute("g at the elements picked; x keeps its shape.", ["v"]) == \
+        "g at the elements picked; x keeps its shape. (x = v)"      # words the lexer cannot read: kept
     assert atomic("sin(x)") and atomic("(a+b)") and atomic("[1, 2]") and not atomic("(a)*(b)") and not atomic("a+b")
 
 
