@@ -21,7 +21,6 @@ import numpy as np
 LETTERS = ("x", "y", "z")       # the op rows' derivative formulas name the first, second, third input so
 TEXT = 120                      # characters of a node's text the ledger keeps
 FD_ELEMENTS = 24                # elements of an array variable that get a finite-difference estimate
-REUSED = "a reused value adds its contributions"
 
 
 class Step:
@@ -62,10 +61,12 @@ class Ledger:
 
     forward: Steps in topological order; backward: Edges in the order backprop passed them
     (reverse topological); grad: variable -> gradient; finite: variable -> central finite
-    differences (None where not estimated). str() and repr() are the text ledger, as_dict() and
-    to_json() the data (as `gradcli explain -f json` writes it).
+    differences of each variable's first `estimated` elements (NaN past them; None for a Tensor
+    graph, which has no expression to evaluate again). str() and repr() are the text ledger,
+    as_dict() and to_json() the data (as `gradcli explain -f json` writes it).
     """
     __slots__ = ("expr", "value", "seed", "forward", "backward", "grad", "finite", "output")
+    estimated = FD_ELEMENTS
 
     def __init__(self, expr, value, seed, forward, backward, grad, finite, output):
         self.expr, self.value, self.seed = expr, value, seed

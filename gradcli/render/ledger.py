@@ -9,11 +9,11 @@ import re
 import numpy as np
 
 from gradcli.render.numbers import Digits, _folding_text, fmt_num
-from gradcli.ledger import FD_ELEMENTS, REUSED
 from gradcli.render.records import one_line
 
 EDGE = 3                # elements kept at each end of a longer axis
 FD_DIGITS = 8           # a finite-difference estimate is shown to this many significant digits
+REUSED = "a reused value adds its contributions"
 _NUMBERISH = re.compile(r"[^\s\[\],]+")
 
 
@@ -199,7 +199,7 @@ def _grad_table(ledger, digits: Digits):
     from rich.table import Table
     estimated = any(v is not None for v in ledger.finite.values())
     if len(ledger.grad) > TABLE_ROWS:
-        return _hanging([(name, f"{compact(g, digits)}" + (f"   finite difference {_estimate(ledger.finite[name], digits)}"
+        return _hanging([(name, f"{compact(g, digits)}" + (f"   finite difference {_estimate(ledger.finite[name], ledger.estimated, digits)}"
                                                           if ledger.finite.get(name) is not None else ""), "green")
                          for name, g in ledger.grad.items()], digits)
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
@@ -211,18 +211,18 @@ def _grad_table(ledger, digits: Digits):
         cells = [_cell(name, "bold"), _cell(compact(g, digits), "green")]
         fd = ledger.finite.get(name)
         if estimated:
-            cells.append(_cell("" if fd is None else _estimate(fd, digits)))
+            cells.append(_cell("" if fd is None else _estimate(fd, ledger.estimated, digits)))
         table.add_row(*cells)
     return digits.table(table)
 
 
-def _estimate(fd, digits: Digits) -> str:
+def _estimate(fd, first: int, digits: Digits) -> str:
     """A finite-difference estimate, to FD_DIGITS digits (it is no more precise); of a large array,
-    its first FD_ELEMENTS elements (explain estimates no more)."""
+    its first `first` elements (explain estimates no more)."""
     shown = Digits(min(FD_DIGITS, digits.limit or FD_DIGITS))
     if np.ndim(fd) == 0:
         return shown.num(fd)
     arr = np.asarray(fd, dtype=np.float64)
-    if arr.size <= FD_ELEMENTS:
+    if arr.size <= first:
         return compact(arr, shown)
-    return f"{compact(arr.ravel()[:FD_ELEMENTS], shown, False)} (the first {FD_ELEMENTS} of {arr.size} elements, flattened)"
+    return f"{compact(arr.ravel()[:first], shown, False)} (the first {first} of {arr.size} elements, flattened)"

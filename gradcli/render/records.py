@@ -31,7 +31,6 @@ def eval_record(result, check: dict, graph: bool = False) -> dict:
 
 def ledger_record(ledger) -> dict:
     """The JSON object of `gradcli explain --format json` (and Ledger.as_dict())."""
-    from gradcli.ledger import FD_ELEMENTS
     rows = ledger.forward
     backward = []
     for e in ledger.backward:
@@ -48,7 +47,7 @@ def ledger_record(ledger) -> dict:
             "forward": [{"id": s.id, "name": s.name, "text": s.text, "op": s.op, "inputs": s.inputs,
                          "value": to_json(s.value), "shape": list(s.shape)} for s in rows],
             "backward": backward,
-            "grad": {n: {"value": to_json(g), "finite_difference": _estimated(ledger.finite.get(n), FD_ELEMENTS)}
+            "grad": {n: {"value": to_json(g), "finite_difference": _estimated(ledger.finite.get(n), ledger.estimated)}
                      for n, g in ledger.grad.items()}}
 
 
