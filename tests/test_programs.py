@@ -1,6 +1,7 @@
 """Programs: named steps (y = a*b; z = y + c), functions inlined at each call (f(x) = x^2 + 1),
 statements on lines or separated by ';', and --file, --retain-grad NAMES."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -194,3 +195,37 @@ def test_definitions_work_in_minimize_plot_and_batch(cli):
     records = [json.loads(line) for line in out.splitlines()]
     assert records[0]["value"] == 10.0 and records[1]["grad"] == {"a": 6.0}
     assert "error" in records[2] and len(records) == 3
+
+
+# -- properties: naming a step or wrapping the expression in a function changes no digit ---------------
+from hypothesis import HealthCheck, given, settings            # noqa: E402
+from hypothesis import strategies as st                         # noqa: E402
+
+from fuzz.strategies import expressions                         # noqa: E402
+
+
+def _same(program: str, expr: str, values: dict):
+    try:
+        want = evaluate(expr, values)
+    except Exception as exc:                                     # a clean error: the program gives it too
+        with pytest.raises(type(exc)):
+            evaluate(program, values)
+        return
+    got = evaluate(program, values)
+    np.testing.assert_array_equal(got.value, want.value)
+    assert got.grad.keys() == want.grad.keys()
+    for name, g in want.grad.items():
+        np.testing.assert_array_equal(got.grad[name], g)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expr=expressions(), inner=expressions(depth=2))
+def test_a_named_step_or_a_function_gives_every_digit_the_expression_gives(expr, inner):
+    values = {"a": 0.7, "b": -1.25, "c": 1.5}
+    _same(f"y = {inner}\nz = ({expr}) * y\nz", f"({expr}) * ({inner})", values)
+    # parameters named like the variables they are given: the body is the expression itself
+    _same(f"g(a, b, c) = {expr}; g(a, b, c) + c", f"({expr}) + c", values)
+    # parameters bound to other variables: a body inlined with the arguments
+    renamed = re.sub(r"\b[ab]\b", lambda m: {"a": "p", "b": "q"}[m.group()], expr)
+    swapped = re.sub(r"\b[ab]\b", lambda m: {"a": "b", "b": "a"}[m.group()], expr)
+    _same(f"h(p, q) = {renamed}; h(b, a)", swapped, values)
