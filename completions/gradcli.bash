@@ -7,15 +7,17 @@ _gradcli() {
     fi
     local opts="" files=""
     case "${COMP_WORDS[1]}" in
-        eval) opts="--wrt --grad-output --no-grad --retain-grad --tree --points --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
+        eval) opts="--file --wrt --grad-output --no-grad --retain-grad --tree --points --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
             case "$prev" in
+                --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --points) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --check-with) COMPREPLY=($(compgen -W "auto symengine sympy" -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        diff) opts="--wrt --check-timeout --shape --format -f --help -h"; files=""
+        diff) opts="--file --wrt --check-timeout --shape --format -f --help -h"; files=""
             case "$prev" in
+                --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "text latex json" -- "$cur")); return ;;
             esac
             ;;
@@ -25,27 +27,31 @@ _gradcli() {
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        hessian) opts="--wrt --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
+        hessian) opts="--file --wrt --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
             case "$prev" in
+                --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --check-with) COMPREPLY=($(compgen -W "auto symengine sympy" -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        jacobian) opts="--wrt --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
+        jacobian) opts="--file --wrt --check --no-check --rtol --atol --check-timeout --check-with --format -f --help -h"; files=""
             case "$prev" in
+                --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --check-with) COMPREPLY=($(compgen -W "auto symengine sympy" -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        minimize) opts="--wrt --optimizer --lr --steps --tol --trace --format -f --help -h"; files=""
+        minimize) opts="--file --wrt --optimizer --lr --steps --tol --trace --format -f --help -h"; files=""
             case "$prev" in
+                --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --optimizer) COMPREPLY=($(compgen -W "sgd momentum adam" -- "$cur")); return ;;
                 --trace) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        graph) opts="--wrt --grad-output --retain-grad --format -f --help -h"; files=""
+        graph) opts="--file --wrt --grad-output --retain-grad --format -f --help -h"; files=""
             case "$prev" in
+                --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "tree dot mermaid json" -- "$cur")); return ;;
             esac
             ;;
@@ -54,8 +60,9 @@ _gradcli() {
                 --format|-f) COMPREPLY=($(compgen -W "table json" -- "$cur")); return ;;
             esac
             ;;
-        plot) opts="--points --format -f --help -h"; files=""
+        plot) opts="--file --points --format -f --help -h"; files=""
             case "$prev" in
+                --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "plot json" -- "$cur")); return ;;
             esac
             ;;

@@ -82,7 +82,15 @@ class GradOutputError(GradcliError, RuntimeError):
 
 
 def caret_lines(source: str, span: Span) -> list[str]:
-    """The source (or a window of it, if long) with a caret line under the span."""
+    """The source (or a window of it, if long) with a caret line under the span; of a program
+    of several lines, the line the span starts on, named by its number."""
+    if "\n" in source.rstrip("\n"):
+        first = source.rfind("\n", 0, min(span.start, len(source))) + 1
+        last = source.find("\n", first)
+        last = len(source) if last < 0 else last
+        number = source.count("\n", 0, first) + 1
+        lines = caret_lines(source[first:last], Span(span.start - first, min(span.end, last) - first))
+        return [f"  line {number}:", *lines]
     start = min(span.start, len(source))
     width = max(1, min(span.end, len(source)) - start)
     lo, hi = 0, len(source)

@@ -50,10 +50,10 @@ class Note(_Record):
 class GraphNode(_Record):
     """One node of the computational graph, as the renderers show it."""
     __slots__ = ("id", "op", "text", "value", "shape", "is_leaf", "requires_grad", "grad", "grad_fn", "inputs",
-                 "retained")
+                 "retained", "name")
 
     def __init__(self, id: int, op: str, text: str, value, shape: tuple, is_leaf: bool, requires_grad: bool,
-                 grad, grad_fn: str | None, inputs: list[int], retained: bool = False):
+                 grad, grad_fn: str | None, inputs: list[int], retained: bool = False, name: str | None = None):
         self.id = id
         self.op = op                    # display symbol: '*', 'sin', 'var', 'num'
         self.text = text                # what the user typed for it (its first GRAPH_TEXT characters)
@@ -65,6 +65,12 @@ class GraphNode(_Record):
         self.grad_fn = grad_fn
         self.inputs = inputs
         self.retained = retained        # a non-leaf whose grad was kept (--retain-grad)
+        self.name = name                # a program's name for it: a step (y) or a call (f(a))
+
+    @property
+    def shown(self) -> str:
+        """How a person reads it: y = a*b for a named step, else its text."""
+        return self.text if self.name is None else f"{self.name} = {self.text}"
 
     def __repr__(self) -> str:
         return f"GraphNode({self.id}, {self.op!r}, {self.text!r})"
@@ -115,7 +121,8 @@ class Result(_Record):
                 is_leaf=t.is_leaf, requires_grad=t.requires_grad,
                 grad=None if g is None else _plain(g.data),
                 grad_fn=None if t.grad_fn is None else t.grad_fn.name(),
-                inputs=[index[a.id] for a in node.args], retained=t.retains_grad))
+                inputs=[index[a.id] for a in node.args], retained=t.retains_grad,
+                name=getattr(node, "label", None)))
         return out
 
 
@@ -127,13 +134,14 @@ def _plain(data):
 
 
 def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, grad: bool = True,
-             retain_grad: bool = False, trace: bool = False) -> Result:
+             retain_grad: bool | list = False, trace: bool = False) -> Result:
     """Value and gradients of an expression (text or parsed Expr) at the given values.
 
     values: name -> number, nested list, ndarray or value text ("pi/2", "1,2,3").
     wrt: names to differentiate (default: every variable); the others are constants.
     grad_output: seed gradient for a non-scalar output, as in y.backward(grad_output).
-    grad=False evaluates under no_grad. retain_grad keeps every node's gradient.
+    grad=False evaluates under no_grad. retain_grad keeps every node's gradient, or (a list of
+    names) those of a program's steps named so.
     trace records the Tensor graph during the computation (Result.graph would otherwise
     record it afterwards, computing again); retain_grad implies it.
     """
@@ -145,7 +153,9 @@ def evaluate(source, values: dict | None = None, *, wrt=None, grad_output=None, 
     return result
 
 
-def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_grad: bool, trace: bool) -> Result:
+def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_grad, trace: bool) -> Result:
+    if retain_grad and retain_grad is not True:
+        retain_grad = _steps(expr, retain_grad)
     names, bound = bind(expr, values, wrt)
     wrt_names = differentiated(names, wrt) if grad else []
     nodes = expr.nodes()
@@ -187,7 +197,7 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
 def _through_expression(run, nodes: list[Expr], needs: set, seed, observe=None) -> dict:
     """Reverse mode straight over the expression, on plain arrays: variable name -> gradient.
     A node's value is let go once the pass is past it, so memory falls as it runs.
-    observe: told of every edge as backprop passes it (see backprop; explain.py's ledger)."""
+    observe: told of every edge as backprop passes it (see backprop; ledger.py)."""
     values, shapes, root = run.values, run.shapes, nodes[-1]
 
     def step(node):
@@ -209,16 +219,35 @@ def _through_expression(run, nodes: list[Expr], needs: set, seed, observe=None) 
     return {node.kw["name"]: g for node, g in found.items()}
 
 
-def _through_tensors(run, nodes: list[Expr], leaves: dict, retain_grad: bool, seed) -> dict:
-    """Reverse mode through the recorded Tensors: each keeps its .grad, as after y.backward()."""
+def _steps(expr: Expr, names: list) -> set:
+    """The ids of the nodes --retain-grad y,z names: a program's steps (a variable's gradient is
+    kept anyway)."""
+    steps = getattr(expr, "program", None) or {}
+    variables = set(expr.variables())
+    found = set()
+    for name in names:
+        if name in steps:
+            found.add(steps[name].id)
+        elif name not in variables:
+            known = ", ".join(steps) if steps else None
+            raise BindError(f"--retain-grad {name}: no step is named {name}",
+                            hint=f"the named steps are {known}" if known else
+                            "name a step in the expression, as in y = a*b; y + c, or write --retain-grad alone for all",
+                            name=name)
+    return found
+
+
+def _through_tensors(run, nodes: list[Expr], leaves: dict, retain_grad, seed) -> dict:
+    """Reverse mode through the recorded Tensors: each keeps its .grad, as after y.backward().
+    retain_grad: True keeps every node's, a set of node ids those nodes'."""
     from gradcli.engine.tensor import Tensor
     tensors = [run.values[n.id] for n in nodes]
     root = tensors[-1]
     if not root.requires_grad:
         return {}
     if retain_grad:
-        for t in tensors:
-            if t.requires_grad and not t.is_leaf:
+        for n, t in zip(nodes, tensors):
+            if t.requires_grad and not t.is_leaf and (retain_grad is True or n.id in retain_grad):
                 t.retain_grad()
     # The nodes are already in topological order: no need to sort the graph again.
     order = [t for t in dict.fromkeys(tensors) if t.requires_grad]

@@ -54,7 +54,7 @@ def spec() -> tuple[list[Command], list[Option]]:
             choices = [str(getattr(c, "value", c)) for c in (desc.choices or [])] if desc is not None and \
                 desc.is_choice else []
             out.append(Option(list(p.opts) + list(p.secondary_opts), _first_line(p.help),
-                              not p.is_flag, choices, p.metavar == "FILE",
+                              not p.is_flag, choices, p.metavar in ("FILE", "PATH"),
                               p.metavar or p.opts[0].lstrip("-"), p.is_eager))
         out.append(Option(["--help", "-h"], "Show help and exit.", False, [], False, last=True))
         return out

@@ -54,9 +54,15 @@ def test_a_long_source_shows_a_window_with_the_caret_under_its_column(length, ca
     assert text[column] == source[caret_at]
 
 
-def test_tabs_and_newlines_in_the_source_stay_one_column_each():
-    text, caret = caret_lines("a\tb\nc", Span(4, 5))
+def test_tabs_in_the_source_stay_one_column_each():
+    text, caret = caret_lines("a\tb\vc", Span(4, 5))
     assert text == "  a b c" and caret.index("^") == 6
+
+
+def test_a_program_of_lines_shows_the_line_of_the_caret_by_its_number():
+    where, text, caret = caret_lines("y = a*b\nz = y + \tc\nz\n", Span(17, 18))
+    assert where == "  line 2:" and text == "  z = y +  c" and caret == "           ^"
+    assert caret_lines("a*b\n", Span(1, 2)) == ["  a*b ", "   ^"]     # one line and its newline: no number
 
 
 def test_close_matches():

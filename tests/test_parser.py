@@ -66,7 +66,7 @@ def test_parses_to(text, sexpr):
     ("a ! b", "unexpected character '!'", 3, None),
     ("x.y", "unexpected character '.'", 2, None),
     ('"x"', "unexpected character '\"'", 1, "strings"),
-    ("a = 2", "unexpected '='", 3, "== compares"),
+    ("a + 1 = 2", "unexpected '='", 7, "== compares"),
     ("1..2", "expected an operator between '1.' and '.2'", 3, None),
     ("sum", "'sum' is a function", 1, None),
     ("sin x", "'sin' is a function", 1, None),

@@ -54,6 +54,10 @@ def spellings(command):
                 yield base + [flag]
             continue
         values = list(o.choices) if o.choices else SAMPLES[o.type]
+        if o.bare:                      # --retain-grad alone, or with names
+            yield base + [o.flags[0]]
+            yield [command.name, o.flags[0], *base[1:]]
+            values = ["y", "y,z"]
         for flag in o.flags:
             for value in values:
                 yield base + [flag, value]
@@ -83,6 +87,27 @@ def test_fast_path_and_typer_read_every_option_alike(argv, monkeypatch):
     assert fast == typer
     read = spec.read(argv)
     assert set(read.options) == {o.name for o in read.spec.options}
+
+
+@pytest.mark.parametrize("argv, value, arg", [
+    (["eval", "y = a*b; y + c", "--retain-grad"], "*", "y = a*b; y + c"),
+    (["eval", "y = a*b; y + c", "--retain-grad", "y"], "y", "y = a*b; y + c"),
+    (["eval", "--retain-grad", "y,z", "z = 2*a; y = z^2; y + 1"], "y,z", "z = 2*a; y = z^2; y + 1"),
+    (["eval", "--retain-grad", "x"], "*", "x"),                  # the only word: the expression
+    (["eval", "a*b", "--retain-grad", "--a", "2"], "*", "a*b"),
+    (["eval", "a*b", "--retain-grad=y"], "y", "a*b"),
+    (["graph", "y = a*b; y", "--retain-grad", "y", "--a", "2"], "y", "y = a*b; y"),
+])
+def test_retain_grad_takes_names_or_stands_alone(argv, value, arg):
+    read = spec.read(argv)
+    assert read.options["retain_grad"] == value and read.arg == arg
+
+
+def test_file_gives_the_expression_instead(tmp_path):
+    read = spec.read(["eval", "--file", "p.txt", "--a", "2"])
+    assert read.arg is None and read.options["file"] == "p.txt" and read.bindings == {"a": "2"}
+    with pytest.raises(GradcliError, match="needs an expression"):
+        spec.read(["eval", "--a", "2"])
 
 
 def test_defaults_are_the_specs_and_the_check_policys():

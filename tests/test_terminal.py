@@ -77,6 +77,8 @@ CASES = [
     ["eval", "sum(where(x > 0, x^2, -x) * softmax(x, axis=0))", "--x", "0.5,-1.25,2"],
     ["eval", "logdet(M) + sum(inv(M)[0, ::-1])", "--M", "[[2,1],[1,3]]"],
     ["eval", "sum(M[:, 1:]) + var(M, axis=0, ddof=1)[0]", "--M", "[[1.5,2,3],[4,5,6.25]]", "--tree"],
+    ["eval", "y = a*b; z = y + c", "--a", "2.5", "--b", "3.25", "--c", "4", "--tree", "--retain-grad", "y"],
+    ["eval", "f(x) = x^2 + 1\ng(u, v) = f(u)*v\ng(a, b) + f(b)", "--a", "0.75", "--b", "-1.5", "--tree"],
 ]
 
 

@@ -53,6 +53,9 @@ def _argument(spec: Command) -> inspect.Parameter:
     if a.many:
         return inspect.Parameter(a.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
                                  annotation=Annotated[Optional[list[str]], info])
+    if any(o.name == "file" for o in spec.options):        # --file may give it instead
+        return inspect.Parameter(a.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                 annotation=Annotated[Optional[str], info])
     return inspect.Parameter(a.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[str, info])
 
 

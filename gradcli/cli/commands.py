@@ -17,7 +17,7 @@ from gradcli.errors import GradcliError, close_matches
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 
 
-def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=False, retain_grad=False, tree=False,
+def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=False, retain_grad=None, tree=False,
           points=None, check=True, rtol=None, atol=None, check_timeout=None, check_with=None, fmt="table") -> int:
     """Value and gradient of EXPR at the given point, cross-checked against the exact derivative."""
     from gradcli import render
@@ -30,11 +30,12 @@ def eval_(expr: str, bindings: dict, *, wrt=None, grad_output=None, no_grad=Fals
         return points_run(parsed, points, bindings, names(wrt), fmt, check, policy)
     if any(n not in bindings for n in parsed.variables()):
         return _free(parsed, bindings, names(wrt), grad_output, not no_grad, policy.timeout, fmt)
+    retain = retained(retain_grad)
     result = evaluate(parsed, bindings, wrt=names(wrt), grad_output=grad_output, grad=not no_grad,
-                      retain_grad=retain_grad, trace=tree)
+                      retain_grad=retain, trace=tree)
     warn(result.notes)
     verdict = _verdict(check, lambda: _cross_check(result, policy))
-    write(render.emit(render.Evaluated(result, verdict, tree, tree or retain_grad), fmt))
+    write(render.emit(render.Evaluated(result, verdict, tree, tree or bool(retain)), fmt))
     return _code(verdict)
 
 
@@ -138,11 +139,12 @@ def minimize(expr: str, bindings: dict, *, wrt=None, optimizer="adam", lr=None, 
     return EXIT_MISMATCH if m.reason == "diverged" else EXIT_OK
 
 
-def graph(expr: str, bindings: dict, *, wrt=None, grad_output=None, retain_grad=False, fmt="tree") -> int:
+def graph(expr: str, bindings: dict, *, wrt=None, grad_output=None, retain_grad=None, fmt="tree") -> int:
     """The computational graph of EXPR after backward: as a tree, Graphviz DOT, Mermaid or JSON."""
     from gradcli import render
     from gradcli.evaluation import evaluate
-    result = evaluate(expr, bindings, wrt=names(wrt), grad_output=grad_output, retain_grad=retain_grad, trace=True)
+    result = evaluate(expr, bindings, wrt=names(wrt), grad_output=grad_output, retain_grad=retained(retain_grad),
+                      trace=True)
     warn(result.notes)
     write(render.emit(render.Graph(result), fmt))
     return EXIT_OK
@@ -178,6 +180,26 @@ def plot(expr: str, bindings: dict, *, points=200, fmt="plot") -> int:
 def names(wrt: str | None) -> list[str] | None:
     """--wrt a,b -> ["a", "b"]; None differentiates every variable."""
     return None if wrt is None else [n.strip() for n in wrt.split(",") if n.strip()]
+
+
+def retained(retain_grad: str | None):
+    """--retain-grad: None keeps no intermediate gradient, "*" (written alone) every one, "y,z"
+    those of the steps named so."""
+    if retain_grad is None:
+        return False
+    return True if retain_grad == "*" else names(retain_grad)
+
+
+def read_program(path: str) -> str:
+    """The text of --file PATH (- for standard input)."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise GradcliError(f"cannot read --file {path}: {reason}") from None
 
 
 def _policy(rtol, atol, timeout, using=None):
@@ -250,8 +272,20 @@ def _variables_of(source: str) -> list[str]:
 
 
 def run(command: str, arg, bindings: dict, **options) -> int:
-    """Run a command once its command line is read: arg is the expression (the files for batch)."""
+    """Run a command once its command line is read: arg is the expression (the files for batch),
+    or None with --file, which reads it."""
     import warnings
+    path = options.pop("file", None)
+    if path is not None:
+        if arg is not None:
+            raise GradcliError(f"gradcli {command} takes the expression or --file, not both",
+                               hint="write the program in the file, or give it on the command line")
+        if path == "-" and options.get("points") == "-":
+            raise GradcliError("--file and --points cannot both read standard input", hint="give one of them a file")
+        arg = read_program(path)
+    elif arg is None:
+        spec = COMMANDS[command]
+        raise GradcliError(f"gradcli {command} needs an expression", hint=f"for example: {spec.examples[0]}")
     check_bindings(command, arg, bindings)
     warnings.simplefilter("ignore")     # gradcli reports numeric trouble itself (see the notes)
     return RUN[command](arg, bindings, **options)

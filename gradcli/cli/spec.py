@@ -26,6 +26,7 @@ class Opt:
     metavar: str | None = None
     min: float | None = None
     many: bool = False          # may be given several times; the value is the tuple of them
+    bare: str | None = None     # the value of the option written without one (--retain-grad: "*", all)
 
     @property
     def is_flag(self) -> bool:
@@ -89,7 +90,11 @@ CHECK_WITH = Opt("check_with", ("--check-with",), DEFAULT.using,
                  "The exact check: auto (SymEngine, SymPy where SymEngine cannot), symengine or sympy.",
                  choices=USING)
 FORMAT = Opt("fmt", ("--format", "-f"), "table", "Output: table (Rich), json or tsv.", choices=("table", "json", "tsv"))
-RETAIN_GRAD = Opt("retain_grad", ("--retain-grad",), False, "Keep and show gradients of intermediate nodes.", bool)
+RETAIN_GRAD = Opt("retain_grad", ("--retain-grad",), None,
+                  "Keep and show gradients of intermediate nodes: of every one, or of the named steps (y,z).",
+                  metavar="[NAMES]", bare="*")
+FILE = Opt("file", ("--file",), None, "Read EXPR from a file (- for standard input): a program of statements, "
+           "one a line or separated by ;.", metavar="PATH")
 CHECKS = (CHECK, RTOL, ATOL, CHECK_TIMEOUT, CHECK_WITH)
 
 EXPR = Arg("expr", "EXPR", 'The expression, e.g. "a*b + sin(c)"; then the variables\' values: --a 2, --a=2 or a=2.')
@@ -100,8 +105,11 @@ COMMANDS = {c.name: c for c in [
         'gradcli eval "sum(x*w)" --x 1,2,3 --w "[4,5,6]" -f json',
         "printf 'a,b\\n1,2\\n3,4\\n' | gradcli eval \"a*sin(b)\" --points -",
         'gradcli eval "x*2" --x 1,2,3 --grad-output 1,1,1 --tree',
+        "# a program: named steps, and functions inlined at each call",
+        'gradcli eval "y = a*b; z = y + c" --a 2 --b 3 --c 4 --retain-grad y',
+        'gradcli eval "f(x) = x^2 + 1; f(a) + f(b)" --a 1 --b 2',
     ), EXPR, (
-        WRT, GRAD_OUTPUT,
+        FILE, WRT, GRAD_OUTPUT,
         Opt("no_grad", ("--no-grad",), False, "Evaluate only; record nothing.", bool),
         RETAIN_GRAD,
         Opt("tree", ("--tree",), False, "Also show the computational graph.", bool),
@@ -115,7 +123,7 @@ COMMANDS = {c.name: c for c in [
         'gradcli diff "sigmoid(x)" --format latex',
         'gradcli diff "sum(W @ x)" --shape W=2x3 --shape x=3',
     ), Arg("expr", "EXPR", "A scalar expression."), (
-        WRT, CHECK_TIMEOUT,
+        FILE, WRT, CHECK_TIMEOUT,
         Opt("shape", ("--shape",), (), "An array variable's shape, as W=2x3 or x=3 (again for each one); "
             "its gradient is then an array of formulas.", metavar="NAME=SHAPE", many=True),
         Opt("fmt", ("--format", "-f"), "text", "Output: text (gradcli syntax), latex or json.",
@@ -134,17 +142,17 @@ COMMANDS = {c.name: c for c in [
     Command("hessian", "The Hessian of EXPR at a point, by differentiating the engine's gradient again.", (
         'gradcli hessian "x^2*y + y^3" --x 1 --y 2',
         'gradcli hessian "sum(x^3)" --x 1,2,3 -f json',
-    ), Arg("expr", "EXPR", "A scalar expression."), (WRT, *CHECKS, FORMAT)),
+    ), Arg("expr", "EXPR", "A scalar expression."), (FILE, WRT, *CHECKS, FORMAT)),
     Command("jacobian", "The Jacobian of EXPR: a row per output element, a column per variable element.", (
         'gradcli jacobian "[x*y, x+y]" --x 2 --y 3',
         'gradcli jacobian "softmax(x)" --x 1,2,3 -f json',
-    ), Arg("expr", "EXPR", "An expression, often a vector."), (WRT, *CHECKS, FORMAT)),
+    ), Arg("expr", "EXPR", "An expression, often a vector."), (FILE, WRT, *CHECKS, FORMAT)),
     Command("minimize", "Gradient descent from the given point: argmin, minimum, and why it stopped.", (
         'gradcli minimize "(x-3)^2 + (y+1)^2" --x 0 --y 0',
         'gradcli minimize "(1-x)^2 + 100*(y-x^2)^2" --x -1.2 --y 1 --trace steps.csv',
         'gradcli minimize "sum((w - 1)^2)" --w 0,0,0 -f json',
     ), Arg("expr", "EXPR", "A scalar expression; the variables' values are the start."), (
-        WRT,
+        FILE, WRT,
         Opt("optimizer", ("--optimizer",), "adam", "Update rule, as in torch.optim.",
             choices=("sgd", "momentum", "adam")),
         Opt("lr", ("--lr",), None, "Learning rate (default: sgd 0.1, momentum 0.05, adam 0.1).", float, min=0.0),
@@ -158,7 +166,7 @@ COMMANDS = {c.name: c for c in [
         'gradcli graph "sin(x)*sin(x)" --x 1 -f dot | dot -Tsvg > graph.svg',
         'gradcli graph "sum(W @ v)" --W "[[1,2],[3,4]]" --v 1,1 -f mermaid',
     ), Arg("expr", "EXPR", "The expression."), (
-        WRT, GRAD_OUTPUT, RETAIN_GRAD,
+        FILE, WRT, GRAD_OUTPUT, RETAIN_GRAD,
         Opt("fmt", ("--format", "-f"), "tree", "tree, dot (Graphviz), mermaid or json.",
             choices=("tree", "dot", "mermaid", "json")))),
     Command("explain", "The backward pass of EXPR as a ledger: each node's gradient, local derivative and "
@@ -176,16 +184,19 @@ COMMANDS = {c.name: c for c in [
         'gradcli plot "x^3 - 3*x" --x -2.5:2.5 --points 400',
         'gradcli plot "abs(x) + a*x" --x -1:1 --a 0.5 -f json',
     ), Arg("expr", "EXPR", "An expression of one variable, given as a range: --x -3:3."), (
-        Opt("points", ("--points",), 200, "How many samples.", int, min=2),
+        FILE, Opt("points", ("--points",), 200, "How many samples.", int, min=2),
         Opt("fmt", ("--format", "-f"), "plot", "plot (terminal) or json (the samples).", choices=("plot", "json")))),
 ]}
 
 HELP_FLAGS = ("-h", "--help")
 
 
+MAYBE = "maybe"          # takes_value's mark of an option whose value may be left out
+
+
 def takes_value(command: Command) -> dict:
-    """Every spelling of the command's own options -> whether it takes a value."""
-    out = {flag: not o.is_flag for o in command.options for flag in o.all_flags}
+    """Every spelling of the command's own options -> whether it takes a value (MAYBE: it may)."""
+    out = {flag: MAYBE if o.bare else not o.is_flag for o in command.options for flag in o.all_flags}
     out.update({flag: False for flag in HELP_FLAGS})
     return out
 
@@ -219,7 +230,15 @@ def split_args(args: list[str], own: dict, positional_bindings: bool, command: s
         if word == "--":
             positional.extend(words[i:])
             break
-        if name in own and (name.startswith("--") or not eq):              # --format json, --tree, -f json
+        if name in own and own[name] == MAYBE and not eq:                  # --retain-grad [y,z]
+            following = words[i] if i < len(words) else None
+            if following is not None and _NAMES.fullmatch(following) and (
+                    positional or any(not w.startswith("-") for w in words[i + 1:])):
+                mine += [word, following]
+                i += 1
+            else:
+                mine.append(f"{name}={_bare(name, own)}")
+        elif name in own and (name.startswith("--") or not eq):            # --format json, --tree, -f json
             mine.append(word)
             if own[name] and not eq and i < len(words):
                 mine.append(words[i])
@@ -239,6 +258,14 @@ def split_args(args: list[str], own: dict, positional_bindings: bool, command: s
         else:
             positional.append(word)
     return mine, positional, bindings
+
+
+_NAMES = __import__("re").compile(r"[A-Za-z_]\w*(?:,[A-Za-z_]\w*)*")
+
+
+def _bare(flag: str, own: dict) -> str:
+    """The value an option takes when written alone."""
+    return next(o.bare for c in COMMANDS.values() for o in c.options if flag in o.all_flags and o.bare)
 
 
 def _names_a_binding(word: str) -> bool:
@@ -291,7 +318,7 @@ def parse_own(command: Command, words: list[str]) -> dict:
     return values
 
 
-EXAMPLES = {"NAMES": "a,b", "FILE": "data.csv", "VALUE": "1,1", "SECONDS": "10", "N": "2", "NAME=SHAPE": "W=2x3"}
+EXAMPLES = {"NAMES": "a,b", "[NAMES]": "y,z", "PATH": "program.txt", "FILE": "data.csv", "VALUE": "1,1", "SECONDS": "10", "N": "2", "NAME=SHAPE": "W=2x3"}
 
 
 def _example(o: Opt) -> str:
@@ -348,6 +375,8 @@ def read(argv: list[str]) -> Call:
     if spec.arg.many:
         return Call(spec, positional, bindings, options)
     if not positional:
+        if options.get("file") is not None:
+            return Call(spec, None, bindings, options)
         raise GradcliError(f"gradcli {name} needs an expression", hint=f"for example: {spec.examples[0]}")
     if len(positional) > 1:
         extra = positional[1]

@@ -32,7 +32,7 @@ _NO_ATTRS: dict = {}            # the kw of every node without attrs (most of th
 
 class Expr:
     """One node: an op-table row applied to argument nodes, with static attrs."""
-    __slots__ = ("op", "args", "attrs", "span", "source", "id", "_nodes", "kw", "parts")
+    __slots__ = ("op", "args", "attrs", "span", "source", "id", "_nodes", "kw", "parts", "label", "program")
 
     def __init__(self, op, args: tuple["Expr", ...], attrs: tuple, span: Span, source: str, id: int):
         self.op = op
@@ -43,8 +43,10 @@ class Expr:
         self.id = id
         self._nodes = None
         self.kw = dict(attrs) if attrs else _NO_ATTRS   # the attrs as keyword arguments (read-only)
-        # `parts`, set only on a call that names keywords: keyword -> its span (axis=0); read it
-        # with getattr(node, "parts", None) (a slot left unset costs nothing to make)
+        # Set only where they apply, and read with getattr(node, ..., None) (a slot left unset
+        # costs nothing to make): `parts`, on a call that names keywords: keyword -> its span
+        # (axis=0); `label`, on a program's named step (y = a*b: "y") or the result of a call of
+        # a function it defines ("f(a)"); `program`, on a program's output: its steps, name -> node
 
     @property
     def text(self) -> str:
@@ -117,9 +119,10 @@ class Expr:
 class Builder:
     """Makes nodes for one source text, sharing equal subtrees."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, first: int = 0):
         self.source = source
         self.table: dict[tuple, Expr] = {}
+        self.first = first          # the first node's id (a scratch builder numbers its nodes apart)
 
     def make(self, op, args: tuple[Expr, ...], span: Span, **attrs) -> Expr:
         # the key spelt out for the common arities: a parse makes one node per token or so
@@ -133,6 +136,6 @@ class Builder:
                 (op.key, *[a.id for a in args])
         node = self.table.get(key)
         if node is None:
-            node = Expr(op, args, items, span, self.source, len(self.table))
+            node = Expr(op, args, items, span, self.source, self.first + len(self.table))
             self.table[key] = node
         return node

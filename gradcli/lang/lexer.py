@@ -35,7 +35,7 @@ class Token:
 
 def _operator_tokens() -> tuple[frozenset, frozenset]:
     """The one-character and the longer operator tokens: brackets, and every form in the op table."""
-    tokens = {"(", ")", ",", "[", "]", "+", "=", ":"}     # = for keyword arguments, : for slices
+    tokens = {"(", ")", ",", "[", "]", "+", "=", ":", ";"}    # = names a step or a keyword argument, : slices, ; ends a statement
     for op in TABLE:
         tokens.update(form.token for form in op.forms if isinstance(form, (Infix, Prefix, Postfix)))
     return frozenset(t for t in tokens if len(t) == 1), frozenset(t for t in tokens if len(t) > 1)
@@ -44,6 +44,13 @@ def _operator_tokens() -> tuple[frozenset, frozenset]:
 _PUNCT, _LONG = _operator_tokens()
 
 _LONG_STARTS = frozenset(t[0] for t in _LONG)
+
+# A new line ends a statement (as ';' does), except inside brackets, after a token that needs
+# more (an operator, '(', ',', '='), or before an operator that continues the line before it.
+NEWLINE = "\n"
+_OPEN, _CLOSE = frozenset("(["), frozenset(")]")
+_ENDS_OPERAND = frozenset({")", "]", "'"})
+_CONTINUES = frozenset(form.token for op in TABLE for form in op.forms if isinstance(form, Infix)) | {"="}
 
 
 def tokenize(source: str) -> list[Token]:
@@ -54,16 +61,25 @@ def tokenize(source: str) -> list[Token]:
     tokens = []
     append = tokens.append
     pos, n = 0, len(source)
+    lines = None                # made at the first new line (most sources have none)
     while pos < n:
         ch = source[pos]
         if ch in SPACES:
+            if ch == "\n":
+                lines = lines or _Lines()
+                lines.newline(tokens, pos)
             pos += 1
+        elif ch == "#":                             # a comment, to the end of its line
+            end = source.find("\n", pos)
+            pos = n if end < 0 else end
         elif ch in _PUNCT or ch in _LONG_STARTS:
             text = ch
             if ch in _LONG_STARTS:                  # ** <= == != (the longer tokens of the op table)
                 text = next((t for t in _LONG if source.startswith(t, pos)), ch)
                 if text not in _PUNCT and text not in _LONG:
                     raise _bad_character(source, pos)       # ! alone
+            if lines is not None and text in _CONTINUES and _Lines.pending(tokens):
+                tokens.pop()                        # a line that starts with * continues the one before
             append(Token("op", text, pos, pos + len(text)))
             pos += len(text)
         else:
@@ -80,8 +96,41 @@ def tokenize(source: str) -> list[Token]:
                 pos = _superscript(source, pos, append)
             else:
                 raise _bad_character(source, pos)
+    if lines is not None and _Lines.pending(tokens):
+        tokens.pop()
     append(Token("end", "", n, n))
     return tokens
+
+
+class _Lines:
+    """Where a new line ends a statement: the bracket depth, counted only when a source has new
+    lines (most have none), over the tokens made since the last one."""
+    __slots__ = ("depth", "counted")
+
+    def __init__(self):
+        self.depth = 0
+        self.counted = 0
+
+    def newline(self, tokens: list, pos: int) -> None:
+        for tok in tokens[self.counted:]:
+            if tok.kind == "op":
+                if tok.text in _OPEN:
+                    self.depth += 1
+                elif tok.text in _CLOSE:
+                    self.depth -= 1
+        self.counted = len(tokens)
+        if self.depth > 0 or not tokens:
+            return
+        last = tokens[-1]
+        if last.kind == "op" and last.text not in _ENDS_OPERAND:
+            return                                  # a + ⏎ b, f(x) = ⏎ ..., and a blank line after ;
+        tokens.append(Token("op", NEWLINE, pos, pos + 1))
+        self.counted = len(tokens)
+
+    @staticmethod
+    def pending(tokens: list) -> bool:
+        """Whether the last token is a new line that may yet turn out to continue the statement."""
+        return bool(tokens) and tokens[-1].text == NEWLINE
 
 
 def _superscript(source: str, pos: int, append) -> int:
@@ -107,6 +156,6 @@ def _bad_character(source: str, pos: int) -> ParseError:
         hint = "!= compares; for 'not', write 1 - (a < b)"
     elif ch in "&|":
         hint = "for 'and', multiply comparisons: (a < b) * (b < c); for 'or', max(a < b, b < c)"
-    elif ch in "{};.#$?\\":
+    elif ch in "{}.$?\\":
         hint = "operators are + - * / @ % ^ **, comparisons < <= > >= == !=, and postfix ' (transpose)"
     return ParseError(f"unexpected character {ch!r}", Span(pos, pos + 1), source=source, hint=hint)

@@ -8,13 +8,15 @@ import numpy as np
 
 from gradcli.errors import ParseError, Span, close_matches
 from gradcli.lang.expr import Builder, Expr, paused_gc
-from gradcli.lang.lexer import Token, tokenize
+from gradcli.lang.lexer import NEWLINE, Token, tokenize
 from gradcli.ops import CONST, CONSTANTS, NUM, OPS, TABLE, VAR, Infix, Postfix, Prefix, functions
 from gradcli.ops.numeric import Slice
 from gradcli.ops.schema import AXIS, FLAG, INTEGER, NUMBER_KW, SHAPE
 
 MAX_DEPTH = 1000          # nesting levels: parentheses, brackets, calls, right-associative ^ chains
 MAX_LENGTH = 2_000_000    # characters in one expression
+MAX_NODES = 1_000_000     # nodes a program may make by inlining its functions' calls
+SEPARATORS = frozenset({";", NEWLINE})      # between a program's statements
 
 
 def _operator_tables():
@@ -40,7 +42,27 @@ FUNCTIONS = {name: sorted(rows, key=lambda op: not op.statics)    # a row taking
 
 
 def _describe(tok: Token) -> str:
+    if tok.text == NEWLINE:
+        return "the end of the line"
     return "the end of the input" if tok.kind == "end" else repr(tok.text)
+
+
+def _ends(tok: Token) -> bool:
+    """Whether a token ends a statement: ';', a new line, or the end of the input."""
+    return tok.kind == "end" or (tok.kind == "op" and tok.text in SEPARATORS)
+
+
+class Definition:
+    """A function a program defines, f(x, y) = body: inlined at each call."""
+    __slots__ = ("name", "params", "start", "span", "scope", "text")
+
+    def __init__(self, name: str, params: list, start: int, span: Span, scope: dict, text: str):
+        self.name = name
+        self.params = params        # the parameters' names
+        self.start = start          # the body's first token
+        self.span = span            # the name, where it is defined
+        self.scope = scope          # the names visible where it is defined: steps, variables, numbers
+        self.text = text            # f(x, y)
 
 
 class Parser:
@@ -53,7 +75,14 @@ class Parser:
         self.pos = 0
         self.depth = 0
         self.build = Builder(source)
-        self.leaves: dict[str, Expr] = {}     # variables, constants and numbers seen so far, by text
+        self.leaves: dict[str, Expr] = {}     # variables, constants, numbers and named steps so far, by text
+        # a program's names (statements y = ... and f(x) = ...): see program()
+        self.assigned: dict[str, Token] = {}    # every name a statement defines -> where
+        self.steps: dict[str, tuple[Expr, Span]] = {}
+        self.functions: dict[str, Definition] = {}
+        self.calls: dict[tuple, Expr] = {}      # (function, argument ids) -> its inlined body
+        self.defining: str | None = None        # the step or function whose definition is being read
+        self._called: set[int] = set()           # nodes labelled by a call (a step's name replaces it)
 
     # -- token helpers ---------------------------------------------------------
     def peek(self) -> Token:
@@ -78,19 +107,201 @@ class Parser:
     def parse(self) -> Expr:
         if self.peek().kind == "end":
             raise self.error("empty expression", self.peek(), hint='write an expression such as "a*b + sin(c)"')
-        node, _ = self.expr_bp(0)
-        tok = self.peek()
-        if tok.kind != "end":
-            if tok.text in (")", "]"):
-                raise self.error(f"unmatched '{tok.text}'", tok)
-            hint = None
-            if tok.text == "=":
-                hint = "== compares two values; name=value is a keyword argument of a call, like sum(x, axis=0)"
-            elif tok.text == ":":
-                hint = "a slice is written inside an index: x[1:3]"
-            raise self.error(f"unexpected {_describe(tok)}", tok, hint=hint)
+        source = self.source
+        if ";" in source or "\n" in source or ("=" in source and self.statement(0)):
+            node = self.program()
+        else:
+            node, _ = self.expr_bp(0)
+            if self.peek().kind != "end":
+                self.unexpected(self.peek())
         node.keep_nodes(self.build.table.values())
         return node
+
+    def unexpected(self, tok: Token):
+        if tok.text in (")", "]"):
+            raise self.error(f"unmatched '{tok.text}'", tok)
+        hint = None
+        if tok.text == "=":
+            hint = "== compares two values; name=value is a keyword argument of a call, like sum(x, axis=0), " \
+                   "and a statement of its own names a step: y = a*b; y + c"
+        elif tok.text == ":":
+            hint = "a slice is written inside an index: x[1:3]"
+        raise self.error(f"unexpected {_describe(tok)}", tok, hint=hint)
+
+    # -- programs: y = a*b; f(x) = x^2 + 1; f(y) + c ----------------------------------------
+    def statement(self, i: int) -> str | None:
+        """What the statement starting at token i is: "step" (y = ...), "function" (f(x, y) = ...)
+        or None (an expression)."""
+        tokens = self.tokens
+        tok = tokens[i]
+        if tok.kind != "name":
+            return None
+        after = tokens[i + 1]
+        if after.kind != "op":
+            return None
+        if after.text == "=":
+            return "step"
+        if after.text != "(":
+            return None
+        j = i + 2
+        while True:
+            t = tokens[j]
+            if t.kind == "name":
+                j += 1
+                t = tokens[j]
+                if t.kind == "op" and t.text == ",":
+                    j += 1
+                    continue
+            if t.kind == "op" and t.text == ")" and tokens[j + 1].kind == "op" and tokens[j + 1].text == "=":
+                return "function"
+            return None
+
+    def program(self) -> Expr:
+        """Statements separated by ';' or new lines: named steps (y = a*b), functions
+        (f(x) = x^2 + 1) and expressions; the last statement is the output. A step names its
+        node; a call of a function is its body, inlined with the arguments for the parameters."""
+        tokens = self.tokens
+        starts = [0] + [i + 1 for i, t in enumerate(tokens) if t.kind == "op" and t.text in SEPARATORS]
+        for i in starts:
+            if self.statement(i) is not None:
+                self.assigned.setdefault(tokens[i].text, tokens[i])
+        last = None             # (kind, node, span) of the statement read last
+        while True:
+            tok = self.peek()
+            if tok.kind == "op" and tok.text in SEPARATORS:
+                self.pos += 1
+                continue
+            if tok.kind == "end":
+                break
+            if last is not None and last[0] is None:
+                text = self.source[last[2].start:last[2].end]
+                raise self.error("only the last statement is the output: this one's value is not used", last[2],
+                                 hint=f"name it to use it later (y = {text if len(text) <= 30 else '...'}), or "
+                                      "join it to the next line with an operator")
+            kind = self.statement(self.pos)
+            if kind == "step":
+                node, span = self.step()
+            elif kind == "function":
+                node, span = self.definition()
+            else:
+                node, span = self.expr_bp(0)
+            last = (kind, node, span)
+            if not _ends(self.peek()):
+                self.unexpected(self.peek())
+        if last is None:
+            raise self.error("empty expression", self.peek(), hint='write an expression such as "a*b + sin(c)"')
+        kind, node, span = last
+        if kind == "function":
+            defn = list(self.functions.values())[-1]
+            raise self.error("a program ends with its output, not a definition", span,
+                             hint=f"call it last: ...; {defn.name}({', '.join('abc'[:len(defn.params)] if len(defn.params) <= 3 else defn.params)})")
+        node.program = {name: n for name, (n, _) in self.steps.items()}
+        return node
+
+    def at(self, start: int) -> str:
+        """Where a position is, for a hint: column 12, or line 2, column 1 in a program of lines."""
+        line = self.source.count("\n", 0, start)
+        column = start - (self.source.rfind("\n", 0, start) + 1) + 1
+        return f"line {line + 1}, column {column}" if line else f"column {column}"
+
+    def check_name(self, tok: Token, what: str) -> None:
+        """A name a statement defines is new: no function, constant, or name defined before."""
+        text = tok.text
+        if text in FUNCTIONS:
+            raise self.error(f"'{text}' is a function; a {what} cannot be named so", tok,
+                             hint=f"choose another name, like {text}_")
+        if text in CONSTANTS:
+            raise self.error(f"'{text}' is a constant; a {what} cannot be named so", tok,
+                             hint="choose another name")
+        earlier = self.steps.get(text) or self.functions.get(text)
+        if earlier is not None:
+            span = earlier[1] if isinstance(earlier, tuple) else earlier.span
+            raise self.error(f"'{text}' is already defined ({self.at(span.start)}): a name is defined once",
+                             tok, hint=f"give the new value a new name: {text}2 = ...")
+
+    def step(self) -> tuple[Expr, Span]:
+        """name = expression: the expression's node, named."""
+        name_tok = self.advance()
+        self.advance()                              # =
+        self.check_name(name_tok, "step")
+        if _ends(self.peek()):
+            raise self.error(f"expected an expression after '{name_tok.text} =', found {_describe(self.peek())}",
+                             self.peek())
+        self.defining = name_tok.text
+        node, span = self.expr_bp(0)
+        self.defining = None
+        self.steps[name_tok.text] = (node, name_tok.span)
+        self.leaves[name_tok.text] = node
+        if node.args and (getattr(node, "label", None) is None or node.id in self._called):
+            node.label = name_tok.text              # a step names its node (a call's result too)
+            self._called.discard(node.id)
+        return node, Span(name_tok.start, span.end)
+
+    def definition(self) -> tuple[None, Span]:
+        """f(x, y) = body: read once here for its errors, with its parameters as variables of
+        a scratch builder; each call reads it again with the arguments (see call_defined)."""
+        name_tok = self.advance()
+        self.advance()                              # (
+        params = []
+        while self.peek().kind == "name":
+            tok = self.advance()
+            if tok.text in FUNCTIONS or tok.text in CONSTANTS:
+                kind = "function" if tok.text in FUNCTIONS else "constant"
+                raise self.error(f"'{tok.text}' is a {kind}; a parameter cannot be named so", tok,
+                                 hint="choose another name, like x")
+            if tok.text in params:
+                raise self.error(f"parameter '{tok.text}' is given twice", tok)
+            params.append(tok.text)
+            if self.peek().text == ",":
+                self.advance()
+        self.advance()                              # )
+        self.advance()                              # =
+        self.check_name(name_tok, "function")
+        if _ends(self.peek()):
+            raise self.error(f"expected the body of {name_tok.text} after '=', found {_describe(self.peek())}",
+                             self.peek())
+        text = f"{name_tok.text}({', '.join(params)})"
+        defn = Definition(name_tok.text, params, self.pos, name_tok.span, dict(self.leaves), text)
+        build, leaves = self.build, self.leaves
+        self.build = scratch = Builder(self.source, first=1 << 40)
+        self.leaves = {**defn.scope, **{p: scratch.make(VAR, (), name_tok.span, name=p) for p in params}}
+        self.defining = name_tok.text
+        try:
+            _, span = self.expr_bp(0)
+        finally:
+            self.build, self.leaves, self.defining = build, leaves, None
+        self.functions[name_tok.text] = defn
+        return None, Span(name_tok.start, span.end)
+
+    def call_defined(self, name_tok: Token, defn: Definition) -> tuple[Expr, Span]:
+        """f(a, b) of a function the program defines: its body, read with a for x and b for y."""
+        open_tok = self.advance()
+        args, inner = self.arguments(open_tok, ")")
+        span = Span(name_tok.start, inner.end)
+        n = len(defn.params)
+        if len(args) != n:
+            raise self.error(f"{defn.name}() takes {n} argument{'s' * (n != 1)}, got {len(args)}", span,
+                             hint=f"it is defined as {defn.text} = ... ({self.at(defn.span.start)})")
+        key = (defn.name, *[a.id for a, _ in args])
+        node = self.calls.get(key)
+        if node is not None:
+            return node, span
+        if len(self.build.table) > MAX_NODES:
+            raise self.error(f"the program's calls make more than {MAX_NODES:,} nodes", span,
+                             hint="a function that calls another twice doubles with each level")
+        before = len(self.build.table) + self.build.first
+        pos, leaves = self.pos, self.leaves
+        self.leaves = {**defn.scope, **{p: a for p, (a, _) in zip(defn.params, args)}}
+        self.pos = defn.start
+        try:
+            node, _ = self.expr_bp(0)
+        finally:
+            self.pos, self.leaves = pos, leaves
+        self.calls[key] = node
+        if node.args and node.id >= before:         # made by this call: it is the call's group
+            node.label = self.source[span.start:span.end] if span.end - span.start <= 60 else defn.text
+            self._called.add(node.id)
+        return node, span
 
     # Each grammar method returns (node, span of this occurrence): a shared node
     # keeps the span of its first occurrence, so spans of the text are tracked here.
@@ -128,7 +339,7 @@ class Parser:
                     break
                 self.pos += 1
                 after = tokens[self.pos]
-                if after.kind == "end" or after.text in (")", "]", ","):
+                if after.kind == "end" or after.text in (")", "]", ",", ";", NEWLINE):
                     raise self.error(f"expected an expression after '{text}', found {_describe(after)}", after)
                 rhs, rspan = self.expr_bp(r_bp)
                 if not l_bp:            # a comparison (binding power 0): no other may follow it
@@ -202,6 +413,13 @@ class Parser:
         text = tok.text
         after = self.tokens[self.pos]
         calls = after.text == "(" and after.kind == "op"
+        if self.assigned and text in self.assigned:
+            defn = self.functions.get(text)
+            if defn is not None:
+                if not calls:
+                    raise self.error(f"'{text}' is a function: write {defn.name}(...)", tok)
+                return self.call_defined(tok, defn)
+            self.undefined(tok, calls)
         if text in FUNCTIONS:
             if not calls:
                 raise self.error(f"'{text}' is a function: write {text}(...)", tok)
@@ -216,6 +434,23 @@ class Parser:
         span = Span(tok.start, tok.end)
         node = self.leaves[text] = self.build.make(CONST if text in CONSTANTS else VAR, (), span, name=text)
         return node, span
+
+    def undefined(self, tok: Token, calls: bool):
+        """A name the program defines, used where it is not (yet) defined."""
+        text, where = tok.text, self.assigned[tok.text]
+        if text == self.defining:
+            if calls:
+                raise self.error(f"{text} calls itself: a function is inlined at each call, so it cannot recurse",
+                                 tok, hint="write the repetition out, or use sum/prod over an array")
+            raise self.error(f"'{text}' is used in its own definition", tok,
+                             hint=f"a name is defined once: give the new value a new name, {text}2 = ...")
+        if text in self.steps and calls:
+            raise self.error(f"'{text}' is a step, not a function", tok, hint=f"to multiply, write {text}*(...)")
+        if where.start < tok.start:
+            raise self.error(f"'{text}' is defined after the function that uses it", tok,
+                             hint=f"define {text} ({self.at(where.start)}) before the function")
+        raise self.error(f"'{text}' is used before it is defined", tok,
+                         hint=f"{text} is defined at {self.at(where.start)}; define it before it is used")
 
     def arguments(self, open_tok: Token, close: str) -> tuple[list[tuple[Expr, Span]], Span]:
         """Comma-separated expressions up to the closing bracket; returns them and the whole span."""

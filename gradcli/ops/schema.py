@@ -57,6 +57,18 @@ A row (`Op`) has these fields; the first six may be given by position, the rest 
              when those arguments are literals, so clip(x, 0, 1) and clip(x, lo, hi) can
              be two rows of one name; their kinds are in `keywords` (a static may also be
              given by its name)
+    rule     the name of the rule the derivative follows, in words: "product rule", "sine rule",
+             "power rule" (pow: power, exponential or general form, as the derivation picks);
+             None for a row no gradient flows through
+    derivative  one text per input. Elementwise: the partial derivative of the output with
+             respect to that input, a formula in gradcli's language in terms of x, y, z (the
+             first, second, third input) and the row's keyword attrs (slope, lo, hi): mul
+             ("y", "x"), sin ("cos(x)",); the steps of `gradcli diff --steps` and the explain
+             command read it with the parser. Other rows: the VJP as display text in terms of g,
+             the upstream gradient: matmul ("g @ y'", "x' @ g"). None for an input no gradient
+             flows to; a variadic row has one text, for every input
+    pattern  the gradient's pattern at this gate, in words, where there is one a learner should
+             hear ("add passes the gradient to both inputs unchanged")
 
 Binding powers: loosest first, comparisons < <= > >= == != (0, not chaining) < + - (1) < * / @ (3) < unary - and √ (5) < ^
 (right, 7) < postfix ' and [] (9).
@@ -148,7 +160,7 @@ class Op:
     many fields costs a millisecond to define, which every start-up would pay."""
     __slots__ = ("key", "syntax", "arity", "forward", "grads", "sympy", "symengine", "head", "precise", "symbol",
                  "grad_fn", "elementwise", "domain", "hint", "explain", "kink", "saves", "leaf", "keywords",
-                 "statics", "masks", "caution", "stops", "watched", "variadic")
+                 "statics", "masks", "caution", "rule", "derivative", "pattern", "stops", "watched", "variadic")
 
     def __init__(self, key: str, syntax, arity: int | None, forward: Callable | None, grads: tuple | Callable = (),
                  sympy: Callable | None = None, *, symengine: bool = True, head: str | None = None,
@@ -156,12 +168,14 @@ class Op:
                  domain: Domain | None = None, hint: str = "", explain: Callable | None = None,
                  kink: Kink | None = None, saves: str | tuple = "all", leaf: str | None = None,
                  keywords: dict | None = None, statics: tuple = (), masks: Callable | None = None,
-                 caution: Caution | None = None):
+                 caution: Caution | None = None, rule: str | None = None, derivative: tuple | None = None,
+                 pattern: str | None = None):
         self.key, self.syntax, self.arity, self.forward, self.grads, self.sympy = key, syntax, arity, forward, grads, sympy
         self.symengine, self.head, self.precise, self.symbol, self.grad_fn = symengine, head, precise, symbol, grad_fn
         self.elementwise, self.domain, self.hint, self.explain, self.kink = elementwise, domain, hint, explain, kink
         self.saves, self.leaf, self.keywords, self.statics = saves, leaf, keywords, statics
         self.masks, self.caution = masks, caution
+        self.rule, self.derivative, self.pattern = rule, derivative, pattern
         # variadic: one rule for every input (given argnum); stops: some input gets no gradient (a
         # rule of None). The hot loops ask these first.
         self.variadic = callable(grads)

@@ -18,7 +18,7 @@ def graph_tree(result, digits: Digits | None = None):
             parents[i] += 1
 
     def label(n) -> Text:
-        t = Text.assemble((one_line(n.text), "bold"), (f"  #{n.id}", "dim"))
+        t = Text.assemble((one_line(n.shown), "bold"), (f"  #{n.id}", "dim"))
         if n.inputs:                        # an op (numbers, constants and variables have no inputs)
             t.append(f"  {n.op}", "magenta")
         t.append(f"  = {short(n.value)}", "cyan")
@@ -41,7 +41,8 @@ def graph_tree(result, digits: Digits | None = None):
         branch, i = stack.pop()
         n = nodes[i]
         if i in drawn:
-            branch.add(Text.assemble("↑ ", (one_line(n.text), "bold"), f"  #{n.id} (shown above)", style="dim"))
+            branch.add(Text.assemble("↑ ", (one_line(n.name or n.text), "bold"), f"  #{n.id} (shown above)",
+                                     style="dim"))
             continue
         drawn.add(i)
         sub = branch.add(label(n))
@@ -64,7 +65,8 @@ def _node_colour(n, output: bool) -> str:
 
 
 def _node_lines(n) -> list[str]:
-    lines = [n.text if len(n.text) <= 40 else n.text[:37] + "…"]
+    text = one_line(n.shown)
+    lines = [text if len(text) <= 40 else text[:37] + "…"]
     if n.inputs:
         lines.append(f"op {n.op}" + (f" · {n.grad_fn}" if n.grad_fn else ""))
     lines.append(f"value {Digits().short(n.value)}")

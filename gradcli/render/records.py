@@ -7,9 +7,16 @@ from gradcli.render.numbers import dumps, to_json, tsv_cell
 
 
 def graph_json(result) -> list[dict]:
-    return [{"id": n.id, "op": n.op, "text": n.text, "value": to_json(n.value),
-             "shape": list(n.shape), "is_leaf": n.is_leaf, "requires_grad": n.requires_grad,
-             "grad": to_json(n.grad), "grad_fn": n.grad_fn, "inputs": n.inputs} for n in result.graph]
+    """The graph's nodes; one a program names (a step y, a call f(a)) has its "name" too."""
+    out = []
+    for n in result.graph:
+        rec = {"id": n.id, "op": n.op, "text": n.text, "value": to_json(n.value),
+               "shape": list(n.shape), "is_leaf": n.is_leaf, "requires_grad": n.requires_grad,
+               "grad": to_json(n.grad), "grad_fn": n.grad_fn, "inputs": n.inputs}
+        if n.name is not None:
+            rec["name"] = n.name
+        out.append(rec)
+    return out
 
 
 def eval_record(result, check: dict, graph: bool = False) -> dict:
@@ -68,10 +75,32 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def source_line(source: str) -> str:
+    """An expression on one line; a program's statements joined by '; ', without its comments."""
+    if "\n" not in source and "#" not in source:
+        return one_line(source)
+    from gradcli.errors import GradcliError
+    from gradcli.lang.lexer import NEWLINE, tokenize
+    try:
+        ends = {t.start for t in tokenize(source) if t.text == NEWLINE}
+    except GradcliError:
+        ends = set()
+    out, i, n = [], 0, len(source)
+    while i < n:
+        ch = source[i]
+        if ch == "#":
+            end = source.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        out.append("; " if i in ends else " " if ch == "\n" else ch)
+        i += 1
+    return one_line("".join(out)).strip("; ")
+
+
 def eval_tsv(result) -> str:
     """Header, then one row for the output and one per variable."""
     rows = [TSV_HEADER,
-            "\t".join(["output", one_line(result.expr.source), _shape(result.value), tsv_cell(result.value), ""])]
+            "\t".join(["output", source_line(result.expr.source), _shape(result.value), tsv_cell(result.value), ""])]
     grads = result.grad or {}
     for name in result.variables:
         value = result.values[name]
@@ -79,7 +108,8 @@ def eval_tsv(result) -> str:
     if result.tensors is not None:          # --retain-grad: the intermediate nodes' gradients too
         for n in result.graph:
             if n.retained:
-                rows.append("\t".join(["node", one_line(n.text), _shape(n.value), tsv_cell(n.value), tsv_cell(n.grad)]))
+                rows.append("\t".join(["node", n.name or one_line(n.text), _shape(n.value), tsv_cell(n.value),
+                                        tsv_cell(n.grad)]))
     return "\n".join(rows)
 
 

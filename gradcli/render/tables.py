@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.render.numbers import Digits, fmt_num, fmt_value
-from gradcli.render.records import one_line
+from gradcli.render.records import one_line, source_line
 
 
 def check_line(check, digits: Digits | None = None) -> str:
@@ -28,9 +28,10 @@ def value_line(source: str, value, digits: Digits | None = None):
     """`EXPR  =  value` (user text is never read as Rich markup)."""
     from rich.text import Text
     digits = digits or Digits()
-    lead = one_line(source) + "  =  "
+    line = source_line(source)
+    lead = line + "  =  "
     shown = digits.value(value).replace("\n", "\n" + " " * len(lead))     # a matrix's rows under its first
-    head = Text.assemble((one_line(source), "bold"), "  =  ", (shown, "bold cyan"))
+    head = Text.assemble((line, "bold"), "  =  ", (shown, "bold cyan"))
     if np.ndim(value):
         head.append(f"   shape {tuple(np.shape(value))}", "dim")
     return head
@@ -137,7 +138,7 @@ def _retained_table(nodes, digits: Digits):
     table.add_column("value", justify="right", overflow="fold")
     table.add_column("gradient (retained)", justify="right", overflow="fold")
     for n in nodes:
-        table.add_row(Text(one_line(n.text), "bold"), digits.cell(n.value), digits.cell(n.grad, "green"))
+        table.add_row(Text(one_line(n.shown), "bold"), digits.cell(n.value), digits.cell(n.grad, "green"))
     return digits.table(table)
 
 
@@ -176,7 +177,7 @@ def symbolic_table(sres):
     from rich.text import Text
 
     value = sres.value_text()
-    head = Text.assemble((one_line(sres.expr.source), "bold"), "  =  ",
+    head = Text.assemble((source_line(sres.expr.source), "bold"), "  =  ",
                          (value if isinstance(value, str) else str(value), "bold cyan"),
                          (f"   free: {', '.join(sres.free)}", "dim"))
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")

@@ -30,13 +30,14 @@ NUMBERS = ["0", "1", "2", "2.5", ".5", "1e308", "1e-320", "1e400", "9", "007", "
 TOKENS = sorted(set(FUNCTIONS) | set(INFIX) | set(PREFIX) | set(POSTFIX)) + [
     "(", ")", "[", "]", ",", "'", "pi", "e", *VARIABLES, *NUMBERS]
 NOISE = [" ", "", "  ", "\t", ".", "=", "where", "__class__", "__import__", "'os'", "\"", "{", "}", ";", "\\",
-         "\u00e9", "\u2212", "\u00a0", "\x00", "#"]
+         "\u00e9", "\u2212", "\u00a0", "\x00", "#", "\n", "y =", "f(x) =", "f(", "y;"]
 
 VALID = [
     "a*b + sin(x)", "sum(x*x)", "W @ x", "x[0] + x[-1]", "max(a, b) - min(a, b)", "W'", "log(1 + exp(a))",
     "[a, b, 2] * x", "mean(softmax(x))", "norm(x) / (1 + a^2)", "atan2(a, b) ^ 2", "relu(a - b) * sigmoid(x)",
     "sum(W @ W')", "prod(x) + logsumexp(x)", "sqrt(abs(a)) * heaviside(b)", "dot(x, x) - a ** 3",
     "tanh(x)[1]", "-a^-b", "((a))", "[[1, 2], [3, 4]] @ x",
+    "y = a*b; z = y + sin(a); z", "f(u) = u^2 + 1; f(a) + f(b)", "y = W @ x\ng(v, w) = v*w\nsum(g(y, x))",
 ]
 # Values bound to every variable an expression uses: scalars, vectors of 3, and 3x3 matrices.
 VALUES = {"a": 0.7, "b": -1.25, "x": [0.5, -2.0, 3.0], "W": [[1.0, 2.0, 0.5], [0.0, -1.0, 4.0], [2.0, 1.0, 1.0]]}
