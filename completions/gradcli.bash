@@ -55,8 +55,9 @@ _gradcli() {
                 --format|-f) COMPREPLY=($(compgen -W "tree dot mermaid json" -- "$cur")); return ;;
             esac
             ;;
-        explain) opts="--wrt --grad-output --format -f --help -h"; files=""
+        explain) opts="--file --wrt --grad-output --format -f --help -h"; files=""
             case "$prev" in
+                --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "table json" -- "$cur")); return ;;
             esac
             ;;

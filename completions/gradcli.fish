@@ -74,6 +74,7 @@ complete -c gradcli -n '__fish_seen_subcommand_from graph' -l grad-output -x -d 
 complete -c gradcli -n '__fish_seen_subcommand_from graph' -l retain-grad -x -d 'Keep and show gradients of intermediate nodes: of every one, or of the named steps (y,z).'
 complete -c gradcli -n '__fish_seen_subcommand_from graph' -l format -s f -xa 'tree dot mermaid json' -d 'tree, dot (Graphviz), mermaid or json.'
 complete -c gradcli -n '__fish_seen_subcommand_from graph' -l help -s h -d 'Show help and exit.'
+complete -c gradcli -n '__fish_seen_subcommand_from explain' -l file -rF -d 'Read EXPR from a file (- for standard input): a program of statements, one a line or separated by ;.'
 complete -c gradcli -n '__fish_seen_subcommand_from explain' -l wrt -x -d 'Differentiate only with respect to these (a,b); the rest are constants.'
 complete -c gradcli -n '__fish_seen_subcommand_from explain' -l grad-output -x -d 'Seed gradient for a non-scalar output, as in y.backward(grad_output).'
 complete -c gradcli -n '__fish_seen_subcommand_from explain' -l format -s f -xa 'table json' -d 'Output: table (the ledger, Rich) or json.'

@@ -40,9 +40,24 @@ def test_the_tutorials_example_step_by_step():
     assert ledger.grad == {"a": 3.0, "b": 2.0, "c": 1.0}
     assert ledger.finite == pytest.approx({"a": 3.0, "b": 2.0, "c": 1.0}, rel=1e-9)
     text = str(ledger)
-    for line in ("a*b + c  =  10", "∂(a*b)/∂a = 3", "upstream × local = 1 × 3 = 3", "∂out/∂a = 3", "∂out/∂c = 1"):
+    assert [e.local_formula for e in ledger.backward] == ["1", "1", "b", "a"]       # the op rows' formulas
+    assert [e.rule for e in ledger.backward] == ["sum rule", "sum rule", "product rule", "product rule"]
+    assert ledger.backward[0].pattern == "add passes the gradient to both inputs unchanged"
+    for line in ("a*b + c  =  10", "local ∂(a*b)/∂a = b = 3", "upstream × local = 1 × 3 = 3", "∂out/∂a = 3", "∂out/∂c = 1"):
         assert line in text, line
     assert repr(ledger) == text
+
+
+def test_a_named_step_names_the_output_and_its_node():
+    ledger = explain("y = a*b + c", a=2, b=3, c=4)
+    assert ledger.output == "y" and ledger.forward[-1].name == "y"
+    assert [e.partial for e in ledger.backward][:2] == ["∂y/∂(a*b)", "∂y/∂c"]
+    program = explain("y = a*b; z = y + c", a=2, b=3, c=4)
+    assert [s.name for s in program.forward] == ["a", "b", "y", "c", "z"]
+    assert [e.partial for e in program.backward] == ["∂z/∂y", "∂z/∂c", "∂y/∂a", "∂y/∂b"]
+    text = program.text(100)
+    assert "[4]  z = y + c  receives ∂z/∂z = 1 (the seed)" in text and "∂z/∂a = 3" in text
+    assert [e.local_formula for e in program.backward] == ["1", "1", "b", "a"]     # the op rows' formulas
 
 
 def test_the_api_takes_values_by_name_or_as_a_dict_and_stays_lazy():
@@ -301,4 +316,4 @@ def test_in_a_terminal_a_file_and_a_pipe(args, cols):
     for mode in ("file", "pipe"):
         s = terminal.run(args, cols=cols, stdout=mode)
         assert s.code == 0 and not has_escape_codes(s.out) and not cut_numbers(s.out), s
-        assert "backward pass" in s.out and "finite difference" in s.out
+        assert "backward pass" in s.out and "finite difference" in s.out and "rule" in s.out

@@ -171,11 +171,11 @@ COMMANDS = {c.name: c for c in [
             choices=("tree", "dot", "mermaid", "json")))),
     Command("explain", "The backward pass of EXPR as a ledger: each node's gradient, local derivative and "
             "contributions, the gradients beside finite differences.", (
-        'gradcli explain "a*b + c" --a 2 --b 3 --c 4',
+        'gradcli explain "y = a*b + c" --a 2 --b 3 --c 4',
         'gradcli explain "x*2" --x 1,2,3 --grad-output 1,1,1',
         'gradcli explain "sum(W + b)" --W "[[1,2,3],[4,5,6]]" --b 1,1,1 -f json',
-    ), Arg("expr", "EXPR", "The expression; then the variables' values: --a 2, --a=2 or a=2."), (
-        WRT, GRAD_OUTPUT,
+    ), EXPR, (
+        FILE, WRT, GRAD_OUTPUT,
         Opt("fmt", ("--format", "-f"), "table", "Output: table (the ledger, Rich) or json.",
             choices=("table", "json")))),
     Command("plot", "EXPR and its derivative drawn together, with the derivative's zeros and undefined points marked.",

@@ -71,7 +71,8 @@ def _view(ledger, digits: Digits, wide: bool):
     from gradcli.render.tables import value_line
     parts = [value_line(ledger.expr, ledger.value, digits)]
     if ledger.seed is not None:
-        parts.append(Text("grad_output (the seed ∂out/∂out)  " + compact(ledger.seed, digits), "dim"))
+        out = ledger.output
+        parts.append(Text(f"grad_output (the seed ∂{out}/∂{out})  " + compact(ledger.seed, digits), "dim"))
     parts += [Text(""), Text("forward pass (inputs first)", "bold"),
               (_forward_table if wide else _forward_blocks)(ledger, digits)]
     parts += [Text(""), Text(f"backward pass (from the output back; upstream = ∂{ledger.output}/∂node)", "bold"),
@@ -130,13 +131,13 @@ def _backward_table(ledger, digits: Digits):
         if e.node != last:
             last = e.node
             seed = " (the seed)" if e.node == rows[-1].id else ""
-            lines.append((f"[{node.id}]", f"{one_line(node.text)}  receives ∂{out}/∂{node.ref} = "
+            lines.append((f"[{node.id}]", f"{_label(node)}  receives ∂{out}/∂{node.ref} = "
                                           f"{compact(e.upstream, digits)}{seed}", "bold"))
             said = [w for w in (e.rule, e.pattern) if w]
             if said:
                 lines.append(("", "; ".join(said), "italic"))
         twice = f" (as input {e.argument + 1})" if node.inputs.count(x.id) > 1 else ""
-        lines.append(("", f"→ [{x.id}] {one_line(x.text)}{twice}", "bold"))
+        lines.append(("", f"→ [{x.id}] {_label(x)}{twice}", "bold"))
         lines.append(("", _local(e, node.op, digits), ""))
         if e.local is not None:
             lines.append(("", f"upstream × local = {compact(e.upstream, digits, False)} × "
