@@ -142,7 +142,7 @@ OUTPUTS = [
     ["hessian", "sum(x^3)", "--x", "1,2,3"],
     ["minimize", "sum((w - 1)^2)", "--w", "0,0,0"],
     ["--help"],
-    *([c, "--help"] for c in ("eval", "diff", "batch", "hessian", "jacobian", "minimize", "graph", "plot")),
+    *([c, "--help"] for c in ("eval", "diff", "batch", "hessian", "jacobian", "minimize", "graph", "explain", "plot")),
     ["eval", "2x + 1", "--x", "3"],                                  # errors
     ["eval", "sinn(x)", "--x", "3"],
     ["eval", "x", "--x", "1", "--no-chek"],
