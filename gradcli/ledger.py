@@ -65,13 +65,14 @@ class Ledger:
     graph, which has no expression to evaluate again). str() and repr() are the text ledger,
     as_dict() and to_json() the data (as `gradcli explain -f json` writes it).
     """
-    __slots__ = ("expr", "value", "seed", "forward", "backward", "grad", "finite", "output")
+    __slots__ = ("expr", "value", "seed", "forward", "backward", "grad", "finite", "output", "notes")
     estimated = FD_ELEMENTS
 
-    def __init__(self, expr, value, seed, forward, backward, grad, finite, output):
+    def __init__(self, expr, value, seed, forward, backward, grad, finite, output, notes=()):
         self.expr, self.value, self.seed = expr, value, seed
         self.forward, self.backward, self.grad, self.finite = forward, backward, grad, finite
         self.output = output        # how the ledger names the output: y for a named step, else out
+        self.notes = list(notes)    # warnings, as evaluate's (a value that overflowed, where a nan began)
 
     def as_dict(self) -> dict:
         from gradcli.render.records import ledger_record
@@ -115,8 +116,8 @@ def explain(source, values: dict | None = None, *, wrt=None, grad_output=None, *
 
 
 def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
-    from gradcli.binding import bind, differentiated
-    from gradcli.evaluation import _leaf_grads, _plain, _seed, _through_expression
+    from gradcli.binding import bind, differentiated, finite, overflows
+    from gradcli.evaluation import Note, _leaf_grads, _plain, _seed, _through_expression, numeric_notes
     from gradcli.forward import forward, gradient_paths
     from gradcli.graph import quiet
 
@@ -132,7 +133,16 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
         start = (np.float64(1.0) if np.ndim(data) == 0 else np.ones_like(data)) if seed is None else seed
         values_of = dict(run.values)                     # the backward pass lets values go as it passes them
         found = _through_expression(run, nodes, needs, start, observe=lambda *edge: edges.append(edge))
-        grads = _leaf_grads(wrt_names, bound, found, [])
+        notes = [Note(message) for message in overflows(values, bound)]
+        if not finite(data):
+            notes += numeric_notes(nodes, [values_of[n.id] for n in nodes])
+        notes += [Note(f"{message}, at '{node.excerpt(60)}' (column {node.span.start + 1})", node.span)
+                  for node, message in run.cautions]
+        noted = len(notes)
+        grads = _leaf_grads(wrt_names, bound, found, notes)
+        if len(notes) > noted:         # a gradient is not finite: a where's branch not taken? (as evaluate)
+            from gradcli.traps import find
+            notes.extend(Note(t.message, t.node.span, t.record()) for t in find(nodes, bound, wrt_names))
         index = {node: i for i, node in enumerate(nodes)}
         forward_rows = [Step(i, _name(node), node.excerpt(TEXT), node.op.symbol, [index[a] for a in node.args],
                              _plain(values_of[node.id]), _ref(node)) for i, node in enumerate(nodes)]
@@ -140,9 +150,9 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
         def describe(node):
             return node.op, node.kw, [values_of[a.id] for a in node.args], values_of[node.id]
         backward = _edges(edges, index, forward_rows, describe)
-        finite = {n: _finite_difference(expr, bound, n, seed) for n in wrt_names}
+        estimates = {n: _finite_difference(expr, bound, n, seed) for n in wrt_names}
     output = forward_rows[-1].name if getattr(nodes[-1], "label", None) else "out"
-    return Ledger(expr.source, _plain(data), seed, forward_rows, backward, grads, finite, output)
+    return Ledger(expr.source, _plain(data), seed, forward_rows, backward, grads, estimates, output, notes)
 
 
 def _name(node) -> str | None:

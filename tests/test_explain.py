@@ -254,7 +254,9 @@ def test_json_schema(cli):
     r = cli("explain", "sum(W + b) / n", "--W", "[[1,2,3],[4,5,6]]", "--b", "1,1,1", "--n", "0", "-f", "json")
     assert r.code == 0, r
     rec = r.json
-    assert set(rec) == {"expr", "value", "shape", "grad_output", "forward", "backward", "grad"}
+    assert set(rec) == {"expr", "value", "shape", "grad_output", "forward", "backward", "grad", "warnings"}
+    assert rec["warnings"][0] == "inf first appears in 'sum(W + b) / n' (column 1)"
+    assert "warning: inf first appears" in r.err
     assert rec["value"] == "inf" and rec["grad_output"] is None
     for row in rec["forward"]:
         assert set(row) == {"id", "name", "text", "op", "inputs", "value", "shape"}

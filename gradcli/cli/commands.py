@@ -162,7 +162,9 @@ def explain(expr: str, bindings: dict, *, wrt=None, grad_output=None, fmt="table
                            f"{'has' if len(missing) == 1 else 'have'} none",
                            hint=f"give it as --{missing[0]} 2 (or {missing[0]}=2); for a symbolic gradient use "
                                 "gradcli diff")
-    write(render.emit(render.Explained(ledger(parsed, bindings, wrt=names(wrt), grad_output=grad_output)), fmt))
+    found = ledger(parsed, bindings, wrt=names(wrt), grad_output=grad_output)
+    warn(found.notes)
+    write(render.emit(render.Explained(found), fmt))
     return EXIT_OK
 
 

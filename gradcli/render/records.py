@@ -49,13 +49,16 @@ def ledger_record(ledger) -> dict:
             rec["sum_to"] = {"before": to_json(e.raw), "shape_before": list(np.shape(e.raw)),
                              "shape": list(np.shape(e.contribution))}
         backward.append(rec)
-    return {"expr": ledger.expr, "value": to_json(ledger.value), "shape": list(np.shape(ledger.value)),
+    rec = {"expr": ledger.expr, "value": to_json(ledger.value), "shape": list(np.shape(ledger.value)),
             "grad_output": to_json(ledger.seed),
             "forward": [{"id": s.id, "name": s.name, "text": s.text, "op": s.op, "inputs": s.inputs,
                          "value": to_json(s.value), "shape": list(s.shape)} for s in rows],
             "backward": backward,
             "grad": {n: {"value": to_json(g), "finite_difference": _estimated(ledger.finite.get(n), ledger.estimated)}
                      for n, g in ledger.grad.items()}}
+    if ledger.notes:
+        rec["warnings"] = [n.message for n in ledger.notes]
+    return rec
 
 
 def _estimated(fd, first: int):
