@@ -144,7 +144,7 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
             from gradcli.traps import find
             notes.extend(Note(t.message, t.node.span, t.record()) for t in find(nodes, bound, wrt_names))
         index = {node: i for i, node in enumerate(nodes)}
-        forward_rows = [Step(i, _name(node), node.excerpt(TEXT), node.op.symbol, [index[a] for a in node.args],
+        forward_rows = [Step(i, _name(node), excerpt(node), node.op.symbol, [index[a] for a in node.args],
                              _plain(values_of[node.id]), _ref(node)) for i, node in enumerate(nodes)]
 
         def describe(node):
@@ -153,6 +153,20 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
         estimates = {n: _finite_difference(expr, bound, n, seed) for n in wrt_names}
     output = forward_rows[-1].name if getattr(nodes[-1], "label", None) else "out"
     return Ledger(expr.source, _plain(data), seed, forward_rows, backward, grads, estimates, output, notes)
+
+
+def excerpt(node, limit: int = TEXT) -> str:
+    """The node's text, or its first characters and " …" when longer than limit: cut between
+    tokens, never inside a name or a number (x14*x1… would read as a number cut short)."""
+    start, end = node.span.start, node.span.end
+    if end - start <= limit:
+        return node.source[start:end]
+    cut = start + limit - 2
+    word = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+    source = node.source
+    while cut > start and source[cut] in word and source[cut - 1] in word:      # inside a token: back off
+        cut -= 1
+    return source[start:cut].rstrip() + " …"
 
 
 def _name(node) -> str | None:
@@ -167,7 +181,7 @@ def _ref(node) -> str:
     name = _name(node)
     if name:
         return name
-    text = " ".join(node.excerpt(TEXT).split())
+    text = " ".join(excerpt(node).split())
     return text if atomic(text) else f"({text})"
 
 

@@ -319,3 +319,11 @@ def test_in_a_terminal_a_file_and_a_pipe(args, cols):
         s = terminal.run(args, cols=cols, stdout=mode)
         assert s.code == 0 and not has_escape_codes(s.out) and not cut_numbers(s.out), s
         assert "backward pass" in s.out and "finite difference" in s.out and "rule" in s.out
+
+
+def test_a_long_node_text_is_cut_between_tokens():
+    text = " + ".join(f"x{i}*x{i + 1}" for i in range(1, 31))
+    ledger = explain(text, {f"x{i}": 1.0 for i in range(1, 32)})
+    long = [s.text for s in ledger.forward if s.text.endswith("…")]
+    assert long and all(s.endswith(" …") and len(s) <= 120 for s in long)
+    assert not cut_numbers(ledger.text(80)) and not cut_numbers(ledger.text(40))
