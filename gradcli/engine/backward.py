@@ -62,12 +62,13 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Containe
                     if x in needs:
                         if observe is None:
                             gi = input_grad(op, i, g, ans, values, attrs, shapes[i])
-                        else:
+                            prev = pending.get(x)
+                            pending[x] = gi if prev is None else prev + gi
+                        else:           # the same steps, each told to the observer
                             raw = op.vjp(i, g, ans, values, attrs)
                             gi = summed_to(raw, shapes[i])
-                        prev = pending.get(x)
-                        pending[x] = gi if prev is None else prev + gi
-                        if observe is not None:
+                            prev = pending.get(x)
+                            pending[x] = gi if prev is None else prev + gi
                             observe(node, i, x, g, raw, gi, pending[x])
             if done is not None:
                 done(node)
