@@ -327,3 +327,16 @@ def test_a_long_node_text_is_cut_between_tokens():
     long = [s.text for s in ledger.forward if s.text.endswith("…")]
     assert long and all(s.endswith(" …") and len(s) <= 120 for s in long)
     assert not cut_numbers(ledger.text(80)) and not cut_numbers(ledger.text(40))
+
+
+def test_ipython_pretty_prints_the_text():
+    class Printer:
+        def __init__(self):
+            self.out = []
+
+        def text(self, s):
+            self.out.append(s)
+    printer = Printer()
+    ledger = explain("x*x", x=3)
+    ledger._repr_pretty_(printer, False)
+    assert printer.out == [str(ledger)]

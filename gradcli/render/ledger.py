@@ -101,7 +101,11 @@ def _forward_table(ledger, digits: Digits):
     for s in ledger.forward:
         table.add_row(str(s.id), _cell(_label(s), "bold"), s.op, _cell(", ".join(map(str, s.inputs))),
                       _cell(compact(s.value, digits), "cyan"))
-    return digits.table(table)
+    digits.table(table)
+    node = table.columns[1]
+    if node.width is not None and node.width < max(len(_label(s)) for s in ledger.forward):
+        digits.fits = False         # a node's text would fold: the blocks read better
+    return table
 
 
 def _forward_blocks(ledger, digits: Digits):
