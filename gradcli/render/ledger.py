@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from gradcli.render.numbers import Digits, _folding_text, fmt_num
+from gradcli.render.numbers import Digits, _folding_text
 from gradcli.render.records import one_line
 
 EDGE = 3                # elements kept at each end of a longer axis
@@ -80,14 +80,6 @@ def _view(ledger, digits: Digits, wide: bool):
     if ledger.grad:
         parts += [Text(""), Text("gradients", "bold"), _grad_table(ledger, digits)]
     return Group(*parts)
-
-
-def _grid(*columns):
-    from rich.table import Table
-    table = Table(show_edge=False, pad_edge=False, box=None, show_header=False)
-    for kind in columns:
-        table.add_column(no_wrap=kind == "fixed", overflow="fold")
-    return table
 
 
 def _forward_table(ledger, digits: Digits):
