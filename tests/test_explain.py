@@ -233,7 +233,8 @@ def test_tensor_backward_explain_returns_the_ledger_and_still_accumulates():
     assert a.grad.item() == 3.0 and b.grad.item() == 2.0 and c.grad.item() == 1.0
     texts = [s.text for s in ledger.forward]
     assert texts.count("leaf") == 3 and "MulBackward0" in texts and texts[-1] == "AddBackward0"
-    assert sorted(ledger.grad.values()) == [1.0, 2.0, 3.0]
+    assert ledger.grad == {"t0": 3.0, "t1": 2.0, "t3": 1.0}         # a, b, a*b, c: in the order made
+    assert [s.inputs for s in ledger.forward] == [[], [], [0, 1], [], [2, 3]]
     assert all(v is None for v in ledger.finite.values())
     assert "AddBackward0" in str(ledger)
     assert y.backward is not None and (a * b).backward() is None       # without explain: None, as PyTorch
