@@ -14,7 +14,7 @@ _gradcli() {
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        diff) opts="--wrt --check-timeout --shape --format -f --help -h"; files=""
+        diff) opts="--wrt --check-timeout --steps --claim --shape --format -f --help -h"; files=""
             case "$prev" in
                 --format|-f) COMPREPLY=($(compgen -W "text latex json" -- "$cur")); return ;;
             esac

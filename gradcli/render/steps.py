@@ -1,0 +1,281 @@
+"""`diff --steps` and `diff --claim` written out: numbered, indented steps for people (Rich text
+that wraps at its spaces), JSON, and a LaTeX align* block.
+
+For people, each derivation reads as a chain of equalities:
+
+    d/dx sin(x^2)
+    = cos(u) * du/dx   chain rule (sine rule), let u = x^2
+      1. d/dx x^2 = 2*x   power rule
+    = 2*x*cos(x^2)
+"""
+from __future__ import annotations
+
+import re
+
+from gradcli.check.printer import to_text
+from gradcli.check.tree import sympy
+
+_PLAIN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9.]+)$")
+
+
+def shown(node) -> str:
+    """A node's text, in parentheses unless it is a name, a number or one call."""
+    return shown_text(node.text)
+
+
+def shown_text(text: str) -> str:
+    """The text of an expression, in parentheses unless it is a name, a number or one call."""
+    return text if _PLAIN.match(text) or _one_call(text) else f"({text})"
+
+
+def _one_call(text: str) -> bool:
+    """name(...) whose parenthesis closes at the end."""
+    m = re.match(r"^[A-Za-z_][A-Za-z0-9_]*\(", text)
+    if not m:
+        return False
+    depth = 0
+    for i, c in enumerate(text[m.end() - 1:], m.end() - 1):
+        depth += c == "("
+        depth -= c == ")"
+        if depth == 0:
+            return i == len(text) - 1
+    return False
+
+
+def d_of(of, v: str) -> str:
+    """d(x^2)/dx, du/dx."""
+    if isinstance(of, str):
+        return f"d{of}/d{v}"
+    return f"d({of.text})/d{v}" if not _PLAIN.match(of.text) else f"d{of.text}/d{v}"
+
+
+def formula_text(step, v: str) -> str:
+    """The rule's formula: a sum of factor * d(input)/dv."""
+    if not step.terms:
+        return to_text(step.result)
+    out = ""
+    for factor, of in step.terms:
+        text = _term(factor, of, v)
+        if not out:
+            out = text
+        elif text.startswith("-"):
+            out += " - " + text[1:]
+        else:
+            out += " + " + text
+    return out
+
+
+def _term(factor, of, v: str) -> str:
+    if of is None:
+        return to_text(factor)
+    d = d_of(of, v)
+    if factor == 1:
+        return d
+    if factor == -1:
+        return "-" + d
+    f = to_text(factor)
+    return f"({f}) * {d}" if factor.is_Add else f"{f} * {d}"
+
+
+def rule_text(step) -> str:
+    if step.rule == "chain rule":
+        name, inner = step.let
+        return f"chain rule ({step.outer}), let {name} = {inner.text}"
+    return step.rule
+
+
+def lines(derivation) -> list[tuple[int, str, str]]:
+    """(column, text, rule) per line of a derivation, in the order people read them: a step's
+    own steps indented under it, numbered 1., 1.1., ..., and its result under its text."""
+    v, root = derivation.variable, derivation.root
+    out = [(0, f"d/d{v} {shown(root.node)}", "")]
+    result = to_text(root.result)
+    out.append((0, f"= {formula_text(root, v)}", rule_text(root)))
+    if root.steps:
+        _children(root, v, 2, "", out)
+        out.append((0, f"= {result}", ""))
+    simplified = to_text(derivation.simplified)
+    if simplified != result:
+        out.append((0, f"= {simplified}", "simplified"))
+    return out
+
+
+def _children(step, v: str, column: int, prefix: str, out: list) -> None:
+    for k, child in enumerate(step.steps, 1):
+        number = f"{prefix}{k}."
+        out.append((column, f"{number} d/d{v} {shown(child.node)} = {formula_text(child, v)}", rule_text(child)))
+        if child.steps:
+            inner = column + len(number) + 1        # under the step's d/dx
+            _children(child, v, inner, number, out)
+            out.append((inner, f"= {to_text(child.result)}", ""))
+
+
+def steps_layouts(derivations) -> tuple:
+    """The layout for people: every derivation's lines, wrapped at spaces, indents kept."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    def build(digits):
+        if not derivations:
+            return Text("the expression has no variables: its derivative is 0")
+        parts = []
+        for n, d in enumerate(derivations):
+            if n:
+                parts.append(Text(""))
+            for indent, text, rule in lines(d):
+                line = Text(text)
+                if rule:
+                    line.append("   " + rule, "dim")
+                parts.append(Padding(line, (0, 0, 0, indent)))
+        return Group(*parts)
+    return (build,)
+
+
+def step_json(step, v: str) -> dict:
+    out = {"expr": step.node.text, "rule": step.rule, "formula": formula_text(step, v),
+           "result": to_text(step.result)}
+    if step.let:
+        out["let"] = {step.let[0]: step.let[1].text}
+        out["function_rule"] = step.outer
+    out["steps"] = [step_json(c, v) for c in step.steps]
+    return out
+
+
+def steps_record(source: str, derivations) -> dict:
+    return {"expr": source, "derivations": [
+        {"wrt": d.variable, "result": to_text(d.simplified), "steps": [step_json(d.root, d.variable)]}
+        for d in derivations]}
+
+
+def steps_latex(derivations) -> str:
+    """One align* block: each derivation a chain of equalities, the rules in \\text{} at the right."""
+    sp = sympy()
+    partial = len(derivations) > 1
+    rows = [] if derivations else ["0"]
+    for d in derivations:
+        v = d.variable
+        op = (f"\\frac{{\\partial}}{{\\partial {v}}}" if partial else f"\\frac{{d}}{{d{v}}}")
+        root = d.root
+        rows.append(f"{op} {_paren(sp, root.value)} &= {_formula_latex(sp, root, op)} && \\text{{{_tex_text(rule_text(root))}}}")
+        _latex_children(sp, root, op, 1, "", rows)
+        if root.steps:
+            rows.append(f"&= {sp.latex(root.result)}")
+        if to_text(d.simplified) != to_text(root.result):
+            rows.append(f"&= {sp.latex(d.simplified)} && \\text{{simplified}}")
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def _latex_children(sp, step, op: str, depth: int, prefix: str, rows: list) -> None:
+    for k, child in enumerate(step.steps, 1):
+        number = f"{prefix}{k}."
+        pad = f"\\quad " * depth
+        rows.append(f"&{pad}\\text{{{number}}}\\ {op} {_paren(sp, child.value)} = {_formula_latex(sp, child, op)} "
+                    f"&& \\text{{{_tex_text(rule_text(child))}}}")
+        if child.steps:
+            _latex_children(sp, child, op, depth + 1, number, rows)
+            rows.append(f"&{pad}\\quad = {sp.latex(child.result)}")
+
+
+def _paren(sp, e) -> str:
+    text = sp.latex(e)
+    return text if e.is_Atom or e.is_Function else f"\\left({text}\\right)"
+
+
+def _formula_latex(sp, step, op: str) -> str:
+    if not step.terms:
+        return sp.latex(step.result)
+    out = ""
+    for factor, of in step.terms:
+        if of is None:
+            text = sp.latex(factor)
+        else:
+            d = _d_latex(op, of) if isinstance(of, str) else f"{op} {_paren(sp, _value_of(step, of))}"
+            text = d if factor == 1 else f"-{d}" if factor == -1 else \
+                (f"\\left({sp.latex(factor)}\\right) {d}" if factor.is_Add else f"{sp.latex(factor)} {d}")
+        out = text if not out else out + (" - " + text[1:] if text.startswith("-") else " + " + text)
+    return out
+
+
+def _d_latex(op: str, name: str) -> str:
+    """du/dx in LaTeX, as the operator op is written (d or partial)."""
+    return op.replace("{d}", f"{{d{name}}}").replace("{\\partial}", f"{{\\partial {name}}}")
+
+
+def _value_of(step, node):
+    """The SymPy value of one of the step's input nodes (its child step holds it)."""
+    for child in step.steps:
+        if child.node is node:
+            return child.value
+    return sympy().Symbol(node.text)
+
+
+def _tex_text(text: str) -> str:
+    return text.replace("\\", "\\textbackslash ").replace("_", "\\_").replace("^", "\\^{}").replace("&", "\\&") \
+        .replace("%", "\\%").replace("#", "\\#").replace("$", "\\$").replace("{", "\\{").replace("}", "\\}")
+
+
+# -- diff --claim ---------------------------------------------------------------------------------
+def claim_lines(verdict) -> list[tuple[int, str, str]]:
+    """(column, text, note) per line: correct, or where the claim differs and the likely mistake."""
+    from gradcli.render.numbers import fmt_num
+    v = verdict
+    head = f"d/d{v.variable} {shown_text(v.expr)}"
+    if v.correct:
+        return [(0, f"correct: {head} = {v.claim}", v.how)]
+    out = [(0, f"wrong: {head} is not {v.claim}", "")]
+    if v.point is not None:
+        where = ", ".join(f"{n} = {fmt_num(x)}" for n, x in v.point.items())
+        out.append((2, f"at {where} the claim gives {fmt_num(v.claimed)}, the derivative {fmt_num(v.expected)}", ""))
+    out.append((2, f"the derivative is {v.derivative}", ""))
+    if v.mistake is not None:
+        out.append((2, f"likely mistake: {v.mistake.detail}", ""))
+    else:
+        out.append((2, "no common mistake matches it", f"gradcli diff \"{v.expr}\" --steps shows the rules"))
+    return out
+
+
+def claim_layouts(verdict) -> tuple:
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    def build(digits):
+        parts = []
+        for column, text, note in claim_lines(verdict):
+            line = Text(text, "bold green" if text.startswith("correct") else
+                        "bold red" if text.startswith("wrong") else "")
+            if note:
+                line.append("   " + note, "dim")
+            parts.append(Padding(line, (0, 0, 0, column)))
+        return Group(*parts)
+    return (build,)
+
+
+def claim_record(verdict) -> dict:
+    v = verdict
+    return {"expr": v.expr, "wrt": v.variable, "claim": v.claim, "correct": v.correct, "how": v.how,
+            "derivative": v.derivative, "point": v.point, "claimed": v.claimed, "expected": v.expected,
+            "mistake": v.mistake.record() if v.mistake is not None else None}
+
+
+def claim_latex(verdict) -> str:
+    """The claim against the derivative, in LaTeX: = when correct, \\neq when not."""
+    from gradcli.lang.parser import parse
+    sp = sympy()
+    from gradcli.check.tree import to_tree
+    v = verdict
+    names = parse(v.expr).variables()
+    env = {n: _symbol(sp, n) for n in names}
+    f, claim = (to_tree(parse(t), env, sp)[()] for t in (v.expr, v.claim))
+    d = f"\\frac{{d}}{{d{v.variable}}} {_paren(sp, f)}"
+    if v.correct:
+        return f"{d} = {sp.latex(claim)}"
+    expected = to_tree(parse(v.derivative), env, sp)[()]
+    note = f" && \\text{{{_tex_text(v.mistake.detail)}}}" if v.mistake is not None else ""
+    return f"\\begin{{align*}}\n{d} &= {sp.latex(expected)} \\\\\n{d} &\\neq {sp.latex(claim)}{note}\n\\end{{align*}}"
+
+
+def _symbol(sp, name: str):
+    import numpy as np
+    return np.asarray(sp.Symbol(name, real=True), dtype=object)
