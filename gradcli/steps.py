@@ -185,7 +185,30 @@ def derive_all(expr: Expr, variable: str, symbols: dict, mistake: tuple | None =
         made[node.id] = Step(node, rule, terms, result, children, let, outer, varying)
     for node_id, step in made.items():
         step.value = values[node_id]
+    _rename_lets(made[expr.id], taken)
     return made
+
+
+def _rename_lets(root: Step, taken: set) -> None:
+    """A chain inside a chain lets v, then w, ... (not u again): each step's let name is the first
+    its enclosing chains have not taken."""
+    sp = sympy()
+    seen = set()
+    stack = [(root, frozenset(taken))]
+    while stack:
+        step, used = stack.pop()
+        if id(step) in seen:
+            continue
+        seen.add(id(step))
+        if step.let:
+            name, inner = step.let
+            new = next(n for n in LET_NAMES if n not in used)
+            if new != name:
+                swap = {sp.Symbol(name, real=True): sp.Symbol(new, real=True)}
+                step.terms = [(f.xreplace(swap), new if of == name else of) for f, of in step.terms]
+                step.let = (new, inner)
+            used = used | {new}
+        stack.extend((child, used) for child in step.steps)
 
 
 def _summed(op, node: Expr, factors: dict, varying: list, bare: dict, made: dict) -> tuple:

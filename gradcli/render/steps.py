@@ -46,7 +46,7 @@ def d_of(of, v: str) -> str:
     """d(x^2)/dx, du/dx."""
     if isinstance(of, str):
         return f"d{of}/d{v}"
-    return f"d({of.text})/d{v}" if not _PLAIN.match(of.text) else f"d{of.text}/d{v}"
+    return f"d{of.text}/d{v}" if of.text.isidentifier() else f"d({of.text})/d{v}"
 
 
 def formula_text(step, v: str) -> str:
@@ -113,7 +113,6 @@ def _children(step, v: str, column: int, prefix: str, out: list) -> None:
 def steps_layouts(derivations) -> tuple:
     """The layout for people: every derivation's lines, wrapped at spaces, indents kept."""
     from rich.console import Group
-    from rich.padding import Padding
     from rich.text import Text
 
     def build(digits):
@@ -123,13 +122,74 @@ def steps_layouts(derivations) -> tuple:
         for n, d in enumerate(derivations):
             if n:
                 parts.append(Text(""))
-            for indent, text, rule in lines(d):
-                line = Text(text)
-                if rule:
-                    line.append("   " + rule, "dim")
-                parts.append(Padding(line, (0, 0, 0, indent)))
+            parts += [hanging(column, text, rule) for column, text, rule in lines(d)]
         return Group(*parts)
     return (build,)
+
+
+def hanging(column: int, text: str, note: str = "", style: str = ""):
+    """A line at its column whose wrapped part stays under its text, after a leading "1.1." or "=":
+    see Hanging."""
+    head, _, rest = text.partition(" ")
+    if not (head == "=" or head.endswith(".")) or not rest:
+        head, rest = "", text
+    return Hanging(column, head, rest, note, style)
+
+
+class Hanging:
+    """One line for people, wrapped to the width it is given: at spaces only (never inside a
+    formula's word or a number), never before an "=" (a wrapped part starting with "=" would read
+    as a step's result), the wrapped parts under the text after the head; the note (the rule) dim."""
+
+    def __init__(self, column: int, head: str, text: str, note: str = "", style: str = ""):
+        self.lead = " " * column + (head + " " if head else "")
+        self.under = len(self.lead) + (0 if head else 2)   # where a wrapped part starts
+        self.tokens = [(w, style) for w in _words(text)]
+        if note:
+            self.tokens += [(w, "dim") for w in _words(note)]
+            self.note_at = len(self.tokens) - len(_words(note))
+        else:
+            self.note_at = None
+
+    def _lines(self, width: int) -> list:
+        lines, line, used = [], [], 0
+        room = max(width - len(self.lead), 1)
+        for k, (word, style) in enumerate(self.tokens):
+            gap = 0 if not line else 3 if k == self.note_at else 1
+            if line and used + gap + len(word) > room:
+                lines.append(line)
+                line, used, gap = [], 0, 0
+                room = max(width - self.under, 1)
+            line.append((" " * gap, None))
+            line.append((word, style))
+            used += gap + len(word)
+        lines.append(line)
+        return lines
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+        for n, line in enumerate(self._lines(options.max_width)):
+            out = Text(self.lead if n == 0 else " " * self.under)
+            for piece, style in line:
+                out.append(piece, style or None)
+            yield out
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+        longest = max((len(w) for w, _ in self.tokens), default=0)
+        full = sum(len(w) + 1 for w, _ in self.tokens) + 2
+        return Measurement(len(self.lead) + longest, len(self.lead) + full)
+
+
+def _words(text: str) -> list[str]:
+    """The words a line may wrap between: an "=" stays with the word before it."""
+    out = []
+    for word in text.strip(" ").split(" "):
+        if word == "=" and out:
+            out[-1] += " ="
+        else:
+            out.append(word)        # an empty word keeps a run of spaces (claimed  0.25)
+    return out
 
 
 def step_json(step, v: str) -> dict:
@@ -224,10 +284,11 @@ def claim_lines(verdict) -> list[tuple[int, str, str]]:
     if v.correct:
         return [(0, f"correct: {head} = {v.claim}", v.how)]
     out = [(0, f"wrong: {head} is not {v.claim}", "")]
+    out.append((2, f"the derivative is {v.derivative}", ""))
     if v.point is not None:
         where = ", ".join(f"{n} = {fmt_num(x)}" for n, x in v.point.items())
-        out.append((2, f"at {where} the claim gives {fmt_num(v.claimed)}, the derivative {fmt_num(v.expected)}", ""))
-    out.append((2, f"the derivative is {v.derivative}", ""))
+        out += [(2, f"at {where}:", ""), (4, f"claimed  {fmt_num(v.claimed)}", ""),
+                (4, f"expected {fmt_num(v.expected)}", "")]
     if v.mistake is not None:
         out.append((2, f"likely mistake: {v.mistake.detail}", ""))
     else:
@@ -237,17 +298,13 @@ def claim_lines(verdict) -> list[tuple[int, str, str]]:
 
 def claim_layouts(verdict) -> tuple:
     from rich.console import Group
-    from rich.padding import Padding
     from rich.text import Text
 
     def build(digits):
         parts = []
         for column, text, note in claim_lines(verdict):
-            line = Text(text, "bold green" if text.startswith("correct") else
-                        "bold red" if text.startswith("wrong") else "")
-            if note:
-                line.append("   " + note, "dim")
-            parts.append(Padding(line, (0, 0, 0, column)))
+            style = "bold green" if text.startswith("correct") else "bold red" if text.startswith("wrong") else ""
+            parts.append(hanging(column, text, note, style))
         return Group(*parts)
     return (build,)
 
