@@ -140,6 +140,12 @@ def test_text_reads_as_a_chain_of_equalities(cli):
     assert "= cos(u) * du/dx   chain rule (sine rule), let u = x^2" in r.out.splitlines()
 
 
+def test_the_quotient_rule_is_written_over_the_square_of_the_denominator(cli):
+    lines = cli("diff", "(x+1)/(x-1)", "--steps").out.splitlines()
+    assert lines[1] == "= ((x - 1) * d(x+1)/dx - (x + 1) * d(x-1)/dx)/(x - 1)^2   quotient rule"
+    assert cli("diff", "1/x", "--steps").out.splitlines()[1] == "= -1/x^2   quotient rule"
+
+
 def test_nested_steps_are_numbered_and_indented(cli):
     lines = cli("diff", "exp(sin(x^2)) + 1", "--steps").out.splitlines()
     assert lines[2].startswith("  1. d/dx exp(sin(x^2)) = exp(u) * du/dx")

@@ -50,9 +50,13 @@ def d_of(of, v: str) -> str:
 
 
 def formula_text(step, v: str) -> str:
-    """The rule's formula: a sum of factor * d(input)/dv."""
+    """The rule's formula: a sum of factor * d(input)/dv (the quotient rule's over its square)."""
     if not step.terms:
         return to_text(step.result)
+    if step.rule == "quotient rule":
+        return _over_square(step, lambda f, of: _term(f, of, v), to_text,
+                            lambda num, den, d: f"({num})/" + (den if d.is_Atom or d.is_Pow or d.is_Function
+                                                                else f"({den})"))
     out = ""
     for factor, of in step.terms:
         text = _term(factor, of, v)
@@ -68,6 +72,8 @@ def formula_text(step, v: str) -> str:
 def _term(factor, of, v: str) -> str:
     if of is None:
         return to_text(factor)
+    if factor.is_Add and factor.could_extract_minus_sign():     # -(x + 1) * d(...), not (-x - 1) * d(...)
+        return "-" + _term(-factor, of, v)
     d = d_of(of, v)
     if factor == 1:
         return d
@@ -245,16 +251,40 @@ def _paren(sp, e) -> str:
 def _formula_latex(sp, step, op: str) -> str:
     if not step.terms:
         return sp.latex(step.result)
+    term = lambda factor, of: _term_latex(sp, step, op, factor, of)     # noqa: E731
+    if step.rule == "quotient rule":
+        return _over_square(step, term, sp.latex, lambda num, den, d: f"\\frac{{{num}}}{{{den}}}")
     out = ""
     for factor, of in step.terms:
-        if of is None:
-            text = sp.latex(factor)
-        else:
-            d = _d_latex(op, of) if isinstance(of, str) else f"{op} {_paren(sp, _value_of(step, of))}"
-            text = d if factor == 1 else f"-{d}" if factor == -1 else \
-                (f"\\left({sp.latex(factor)}\\right) {d}" if factor.is_Add else f"{sp.latex(factor)} {d}")
+        text = term(factor, of)
         out = text if not out else out + (" - " + text[1:] if text.startswith("-") else " + " + text)
     return out
+
+
+def _term_latex(sp, step, op: str, factor, of) -> str:
+    if of is None:
+        return sp.latex(factor)
+    if factor.is_Add and factor.could_extract_minus_sign():
+        return "-" + _term_latex(sp, step, op, -factor, of)
+    d = _d_latex(op, of) if isinstance(of, str) else f"{op} {_paren(sp, _value_of(step, of))}"
+    return d if factor == 1 else f"-{d}" if factor == -1 else \
+        (f"\\left({sp.latex(factor)}\\right) {d}" if factor.is_Add else f"{sp.latex(factor)} {d}")
+
+
+def _over_square(step, term, printed, over) -> str:
+    """The quotient rule as taught, (du/dx*v - u*dv/dx)/v^2: the terms over their common
+    denominator, in their order; term(factor, of) writes one, over(numerator, denominator) the
+    fraction."""
+    sp = sympy()
+    if all(of is None for _, of in step.terms):     # x/y by x and y: no input's own derivative to show
+        return printed(step.result)
+    form = sp.Add(*[f * sp.Symbol(f"QQMARK{k}") for k, (f, _) in enumerate(step.terms)])
+    _, den = sp.fraction(sp.together(form))
+    out = ""
+    for factor, of in step.terms:
+        text = term(sp.cancel(factor * den), of)
+        out = text if not out else out + (" - " + text[1:].lstrip() if text.startswith("-") else " + " + text)
+    return over(out, printed(den), den)
 
 
 def _d_latex(op: str, name: str) -> str:
