@@ -14,12 +14,12 @@ import math
 
 import numpy as np
 
-from gradcli.check.precise import evaluate_at
+from gradcli.check import precise
 from gradcli.check.printer import to_text
 from gradcli.check.tree import node_values, sympy, to_tree
 from gradcli.errors import BindError, GradcliError, ParseError
 from gradcli.lang.expr import Expr
-from gradcli.steps import KINDS, derive_all, mistakes, scalar_only, symbols_of
+from gradcli.steps import KINDS, derive_all, mistakes, scalar_only, simplified, symbols_of
 
 POINTS = 8              # random points the claim is compared at
 ATTEMPTS = 400          # points tried to find them (where the function and its derivative are defined)
@@ -40,7 +40,7 @@ class Mistake:
 class Verdict:
     """Whether the claim is d(expr)/d(variable); where not, a point, both values and the mistake."""
     __slots__ = ("expr", "variable", "claim", "correct", "how", "point", "claimed", "expected", "derivative",
-                 "mistake")
+                 "mistake", "formulas")
 
     def __init__(self, expr: str, variable: str, claim: str, correct: bool, how: str, derivative: str,
                  point: dict | None = None, claimed: float | None = None, expected: float | None = None,
@@ -48,6 +48,7 @@ class Verdict:
         self.expr, self.variable, self.claim, self.correct, self.how = expr, variable, claim, correct, how
         self.derivative = derivative        # the derivative, simplified, in gradcli syntax
         self.point, self.claimed, self.expected, self.mistake = point, claimed, expected, mistake
+        self.formulas = None        # SymPy: (the function, the claim, the derivative simplified), for LaTeX
 
 
 def read_claim(claim: str, expr: Expr) -> Expr:
@@ -92,39 +93,59 @@ def check_claim(expr: Expr, claim: str, wrt=None, *, timeout: float | None = Non
     scalar_only(expr)
     variable = variable_of(expr, wrt)
     claimed_expr = read_claim(claim, expr)
+    timeout = DEFAULT.timeout if timeout is None else timeout
+    symbols = symbols_of(expr.variables())
     try:
-        with deadline(DEFAULT.timeout if timeout is None else timeout):
-            return _judge(expr, claimed_expr, claim, variable)
+        with deadline(timeout):
+            steps = derive_all(expr, variable, symbols)
+        derivative = simplified(steps[expr.id].result, timeout)
+        with deadline(timeout):
+            verdict, formulas = _verdict(expr, claimed_expr, claim, variable, symbols, steps, derivative)
     except CheckTimeout as exc:
         raise GradcliError(f"checking the claim took too long: {exc}", hint="raise --check-timeout") from None
+    verdict.formulas = formulas
+    if verdict.correct and verdict.how.startswith("equal at"):
+        try:
+            with deadline(timeout):
+                if _zero(sympy(), formulas[1] - steps[expr.id].result):
+                    verdict.how = "symbolically equal"
+        except CheckTimeout:
+            pass
+    return verdict
 
 
-def _judge(expr: Expr, claimed_expr: Expr, claim: str, variable: str) -> Verdict:
-    from gradcli.symbolic import simpler
+def _verdict(expr: Expr, claimed_expr: Expr, claim: str, variable: str, symbols: dict, steps: dict,
+             derivative) -> tuple:
     sp = sympy()
-    names = expr.variables()
-    symbols = symbols_of(names)
     env = {n: np.asarray(s, dtype=object) for n, s in symbols.items()}
-    steps = derive_all(expr, variable, symbols)
     expected = steps[expr.id].result
     claimed = to_tree(claimed_expr, env, sp)[()]
     function = node_values(expr, env, sp)[expr.id][()]
-    shown = to_text(simpler(expected))
+    shown, formulas = to_text(derivative), (function, claimed, derivative)
     points = _points(symbols, [function, expected, claimed])
     if not points:             # defined nowhere we looked: only SymPy can say
         same = sp.simplify(claimed - expected) == 0
-        return Verdict(expr.source, variable, claim, bool(same), "symbolically equal" if same else "not equal",
-                       shown)
+        return Verdict(expr.source, variable, claim, bool(same), "symbolically equal" if same else
+                       "not equal (SymPy's word: no point tried is in the domain)", shown), formulas
     pairs = [(evaluate_at(claimed, p), evaluate_at(expected, p)) for p in points]
     wrong = next((k for k, (c, e) in enumerate(pairs) if not _close(c, e)), None)
-    if wrong is None:
-        how = "symbolically equal" if _zero(sp, claimed - expected) else f"equal at {len(points)} random points"
-        return Verdict(expr.source, variable, claim, True, how, shown)
+    if wrong is None:           # how: whether SymPy also shows it, asked under its own deadline
+        return Verdict(expr.source, variable, claim, True, f"equal at {len(points)} random points", shown), \
+            formulas
     point = {str(s): float(v) for s, v in points[wrong].items()}
     claimed_values = [c for c, _ in pairs]
     mistake = _mistake(expr, variable, symbols, steps, points, claimed_values, [e for _, e in pairs])
     return Verdict(expr.source, variable, claim, False, "not equal", shown, point, pairs[wrong][0],
-                   pairs[wrong][1], mistake)
+                   pairs[wrong][1], mistake), formulas
+
+
+def evaluate_at(e, point: dict) -> float:
+    """e's value at the point (mpmath, check/precise.py); nan where it is not real, also where
+    SymPy cannot even compare its parts (max of a complex number)."""
+    try:
+        return precise.evaluate_at(e, point)
+    except (ValueError, TypeError, KeyError, ArithmeticError):
+        return math.nan
 
 
 def _close(a: float, b: float) -> bool:

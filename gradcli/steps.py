@@ -77,19 +77,28 @@ def steps(expr: Expr, wrt=None, *, timeout: float | None = None) -> list[Derivat
     from gradcli.binding import check_names, differentiated
     from gradcli.check.deadline import CheckTimeout, deadline
     from gradcli.check.policy import DEFAULT
-    from gradcli.symbolic import simpler
     scalar_only(expr)
     names = check_names(expr, {}, wrt)
     symbols = symbols_of(names)
-    out = []
+    timeout = DEFAULT.timeout if timeout is None else timeout
     try:
-        with deadline(DEFAULT.timeout if timeout is None else timeout):
-            for name in differentiated(names, wrt):
-                root = derive(expr, name, symbols)
-                out.append(Derivation(name, root, simpler(root.result)))
+        with deadline(timeout):
+            roots = [(name, derive(expr, name, symbols)) for name in differentiated(names, wrt)]
     except CheckTimeout as exc:
         raise GradcliError(f"the steps took too long: {exc}", hint="raise --check-timeout") from None
-    return out
+    return [Derivation(name, root, simplified(root.result, timeout)) for name, root in roots]
+
+
+def simplified(e, timeout: float | None):
+    """e simplified as `gradcli diff` does (symbolic.simpler), or e itself if that takes longer
+    than the timeout."""
+    from gradcli.check.deadline import CheckTimeout, deadline
+    from gradcli.symbolic import simpler
+    try:
+        with deadline(timeout):
+            return simpler(e)
+    except CheckTimeout:
+        return e
 
 
 def symbols_of(names) -> dict:

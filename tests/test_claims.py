@@ -115,3 +115,15 @@ def test_cli_json_fields(cli):
     assert rec["expected"] is None and rec["mistake"] is None
     out = cli("diff", "sin(x^2)", "--claim", "cos(x^2)", "-f", "latex").out
     assert "\\neq" in out
+
+
+@pytest.mark.parametrize("args", [
+    ["max(atanh(x/(x^y)), 3)", "--claim", "0", "--wrt", "x"],        # complex values inside max
+    ["(max(log1p(x^x), x))/3", "--claim", "x"],
+    ["((-pi)^x)^(4*(3 - x))", "--claim", "x", "-f", "latex"],        # a derivative with I in it
+    ["log(-x^2 - 1)", "--claim", "1"],                               # defined at no real point
+    ["1/0*x", "--claim", "1", "-f", "json"],
+])
+def test_hostile_claims_end_in_a_verdict_or_an_error_never_a_traceback(cli, args):
+    r = cli("diff", *args)
+    assert r.code in (0, 1, 2), r

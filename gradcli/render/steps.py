@@ -300,9 +300,13 @@ def _value_of(step, node):
     return sympy().Symbol(node.text)
 
 
+_TEX = {"\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "^": "\\^{}", "_": "\\_", "&": "\\&", "%": "\\%",
+        "#": "\\#", "$": "\\$", "~": "\\~{}"}
+
+
 def _tex_text(text: str) -> str:
-    return text.replace("\\", "\\textbackslash ").replace("_", "\\_").replace("^", "\\^{}").replace("&", "\\&") \
-        .replace("%", "\\%").replace("#", "\\#").replace("$", "\\$").replace("{", "\\{").replace("}", "\\}")
+    """Plain text inside \\text{}: LaTeX's special characters escaped."""
+    return "".join(_TEX.get(c, c) for c in text)
 
 
 # -- diff --claim ---------------------------------------------------------------------------------
@@ -319,6 +323,8 @@ def claim_lines(verdict) -> list[tuple[int, str, str]]:
         where = ", ".join(f"{n} = {fmt_num(x)}" for n, x in v.point.items())
         out += [(2, f"at {where}:", ""), (4, f"claimed  {fmt_num(v.claimed)}", ""),
                 (4, f"expected {fmt_num(v.expected)}", "")]
+    if v.point is None:
+        out.append((2, v.how, ""))
     if v.mistake is not None:
         out.append((2, f"likely mistake: {v.mistake.detail}", ""))
     else:
@@ -348,21 +354,13 @@ def claim_record(verdict) -> dict:
 
 def claim_latex(verdict) -> str:
     """The claim against the derivative, in LaTeX: = when correct, \\neq when not."""
-    from gradcli.lang.parser import parse
     sp = sympy()
-    from gradcli.check.tree import to_tree
     v = verdict
-    names = parse(v.expr).variables()
-    env = {n: _symbol(sp, n) for n in names}
-    f, claim = (to_tree(parse(t), env, sp)[()] for t in (v.expr, v.claim))
+    f, claim, expected = v.formulas
     d = f"\\frac{{d}}{{d{v.variable}}} {_paren(sp, f)}"
     if v.correct:
         return f"{d} = {sp.latex(claim)}"
-    expected = to_tree(parse(v.derivative), env, sp)[()]
     note = f" && \\text{{{_tex_text(v.mistake.detail)}}}" if v.mistake is not None else ""
     return f"\\begin{{align*}}\n{d} &= {sp.latex(expected)} \\\\\n{d} &\\neq {sp.latex(claim)}{note}\n\\end{{align*}}"
 
 
-def _symbol(sp, name: str):
-    import numpy as np
-    return np.asarray(sp.Symbol(name, real=True), dtype=object)
