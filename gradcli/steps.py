@@ -21,6 +21,7 @@ with a claimed derivative).
 from __future__ import annotations
 
 import inspect
+import itertools
 from functools import lru_cache
 
 import numpy as np
@@ -176,7 +177,7 @@ def derive_all(expr: Expr, variable: str, symbols: dict, mistake: tuple | None =
             terms = [(factors[i], None if bare[i] else node.args[i])]
         elif len(varying) == 1 and not bare[varying[0]]:
             i = varying[0]
-            name = next(n for n in LET_NAMES if n not in taken)
+            name = let_name(taken)
             u = sp.Symbol(name, real=True)
             at_u = partial(op, i, [u if j == i else a for j, a in enumerate(args)], node.kw)
             rule, outer, let = "chain rule", op.rule, (name, node.args[i])
@@ -198,6 +199,12 @@ def derive_all(expr: Expr, variable: str, symbols: dict, mistake: tuple | None =
     return made
 
 
+def let_name(taken) -> str:
+    """The first of u, v, w, t, s, q (then u1, u2, ...) that is not taken."""
+    names = itertools.chain(LET_NAMES, (f"u{k}" for k in itertools.count(1)))
+    return next(n for n in names if n not in taken)
+
+
 def _rename_lets(root: Step, taken: set) -> None:
     """A chain inside a chain lets v, then w, ... (not u again): each step's let name is the first
     its enclosing chains have not taken."""
@@ -211,7 +218,7 @@ def _rename_lets(root: Step, taken: set) -> None:
         seen.add(id(step))
         if step.let:
             name, inner = step.let
-            new = next(n for n in LET_NAMES if n not in used)
+            new = let_name(used)
             if new != name:
                 swap = {sp.Symbol(name, real=True): sp.Symbol(new, real=True)}
                 step.terms = [(f.xreplace(swap), new if of == name else of) for f, of in step.terms]

@@ -110,6 +110,7 @@ def rules(step) -> list:
     ("7", None, []),
     ("sin(x)*u", "x", ["constant multiple rule", "sine rule"]),
     ("sin(u^2)", "u", ["chain rule", "let v = u^2"]),       # a let name that is not a variable
+    ("sin(u*v*w*t*s*q)", "u", ["let u1 = u*v*w*t*s*q"]),
 ])
 def test_each_rule_appears_where_expected(text, wrt, expected):
     found = [r for d in steps(parse(text), [wrt] if wrt else None) for r in rules(d.root)]
