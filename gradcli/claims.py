@@ -24,6 +24,7 @@ from gradcli.steps import KINDS, derive_all, mistakes, scalar_only, simplified, 
 POINTS = 8              # random points the claim is compared at
 ATTEMPTS = 400          # points tried to find them (where the function and its derivative are defined)
 MAX_SEARCH_NODES = 80   # beyond this many nodes, a wrong claim is not searched for a known mistake
+SCALES = (2.0, 10.0, 100.0)   # the ranges [-s, s] tried, in turn
 SEED = 0                # the points are the same on every run (what is printed can be checked again)
 
 
@@ -161,12 +162,14 @@ def _zero(sp, e) -> bool:
 
 
 def _points(symbols: dict, exprs: list) -> list[dict]:
-    """Up to POINTS random points (two decimals, away from 0) where every expression is real and finite."""
+    """Up to POINTS random points (two decimals, away from 0) where every expression is real and
+    finite: in [-2, 2] first, then wider (log(x - 5) is defined from 5 on)."""
     sp = sympy()
     rng = np.random.default_rng(SEED)
     found = []
-    for _ in range(ATTEMPTS):
-        values = rng.uniform(-2.0, 2.0, size=len(symbols)).round(2)
+    for attempt in range(ATTEMPTS):
+        scale = SCALES[attempt * len(SCALES) // ATTEMPTS]
+        values = rng.uniform(-scale, scale, size=len(symbols)).round(2)
         if np.any(np.abs(values) < 0.05):
             continue
         point = {s: sp.Float(float(v), 30) for s, v in zip(symbols.values(), values)}
