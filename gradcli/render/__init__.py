@@ -178,18 +178,18 @@ def _steps_latex(s: Stepped) -> str:
 
 
 def _claim_layouts(c: Claimed) -> tuple:
-    from gradcli.render import steps
-    return steps.claim_layouts(c.verdict)
+    from gradcli.render import claims
+    return claims.claim_layouts(c.verdict)
 
 
 def _claim_json(c: Claimed) -> str:
-    from gradcli.render import steps
-    return dumps(steps.claim_record(c.verdict))
+    from gradcli.render import claims
+    return dumps(claims.claim_record(c.verdict))
 
 
 def _claim_latex(c: Claimed) -> str:
-    from gradcli.render import steps
-    return steps.claim_latex(c.verdict)
+    from gradcli.render import claims
+    return claims.claim_latex(c.verdict)
 
 
 def _plot_json(p: Plotted) -> str:

@@ -223,7 +223,7 @@ def steps_latex(derivations) -> str:
         v = d.variable
         op = (f"\\frac{{\\partial}}{{\\partial {v}}}" if partial else f"\\frac{{d}}{{d{v}}}")
         root = d.root
-        rows.append(f"{op} {_paren(sp, root.value)} &= {_formula_latex(sp, root, op)} && \\text{{{_tex_text(rule_text(root))}}}")
+        rows.append(f"{op} {paren(sp, root.value)} &= {_formula_latex(sp, root, op)} && \\text{{{tex_text(rule_text(root))}}}")
         _latex_children(sp, root, op, 1, "", rows)
         if root.steps:
             rows.append(f"&= {sp.latex(root.result)}")
@@ -235,15 +235,15 @@ def steps_latex(derivations) -> str:
 def _latex_children(sp, step, op: str, depth: int, prefix: str, rows: list) -> None:
     for k, child in enumerate(step.steps, 1):
         number = f"{prefix}{k}."
-        pad = f"\\quad " * depth
-        rows.append(f"&{pad}\\text{{{number}}}\\ {op} {_paren(sp, child.value)} = {_formula_latex(sp, child, op)} "
-                    f"&& \\text{{{_tex_text(rule_text(child))}}}")
+        pad = "\\quad " * depth
+        rows.append(f"&{pad}\\text{{{number}}}\\ {op} {paren(sp, child.value)} = {_formula_latex(sp, child, op)} "
+                    f"&& \\text{{{tex_text(rule_text(child))}}}")
         if child.steps:
             _latex_children(sp, child, op, depth + 1, number, rows)
             rows.append(f"&{pad}\\quad = {sp.latex(child.result)}")
 
 
-def _paren(sp, e) -> str:
+def paren(sp, e) -> str:
     text = sp.latex(e)
     return text if e.is_Atom or e.is_Function else f"\\left({text}\\right)"
 
@@ -266,7 +266,7 @@ def _term_latex(sp, step, op: str, factor, of) -> str:
         return sp.latex(factor)
     if factor.is_Add and factor.could_extract_minus_sign():
         return "-" + _term_latex(sp, step, op, -factor, of)
-    d = _d_latex(op, of) if isinstance(of, str) else f"{op} {_paren(sp, _value_of(step, of))}"
+    d = _d_latex(op, of) if isinstance(of, str) else f"{op} {paren(sp, _value_of(step, of))}"
     return d if factor == 1 else f"-{d}" if factor == -1 else \
         (f"\\left({sp.latex(factor)}\\right) {d}" if factor.is_Add else f"{sp.latex(factor)} {d}")
 
@@ -304,63 +304,6 @@ _TEX = {"\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "^": "\\^{}", "_": "\
         "#": "\\#", "$": "\\$", "~": "\\~{}"}
 
 
-def _tex_text(text: str) -> str:
+def tex_text(text: str) -> str:
     """Plain text inside \\text{}: LaTeX's special characters escaped."""
     return "".join(_TEX.get(c, c) for c in text)
-
-
-# -- diff --claim ---------------------------------------------------------------------------------
-def claim_lines(verdict) -> list[tuple[int, str, str]]:
-    """(column, text, note) per line: correct, or where the claim differs and the likely mistake."""
-    from gradcli.render.numbers import fmt_num
-    v = verdict
-    head = f"d/d{v.variable} {shown_text(v.expr)}"
-    if v.correct:
-        return [(0, f"correct: {head} = {v.claim}", v.how)]
-    out = [(0, f"wrong: {head} is not {v.claim}", "")]
-    out.append((2, f"the derivative is {v.derivative}", ""))
-    if v.point is not None:
-        where = ", ".join(f"{n} = {fmt_num(x)}" for n, x in v.point.items())
-        out += [(2, f"at {where}:", ""), (4, f"claimed  {fmt_num(v.claimed)}", ""),
-                (4, f"expected {fmt_num(v.expected)}", "")]
-    if v.point is None:
-        out.append((2, v.how, ""))
-    if v.mistake is not None:
-        out.append((2, f"likely mistake: {v.mistake.detail}", ""))
-    else:
-        out.append((2, "no common mistake matches it", f"gradcli diff \"{v.expr}\" --steps shows the rules"))
-    return out
-
-
-def claim_layouts(verdict) -> tuple:
-    from rich.console import Group
-    from rich.text import Text
-
-    def build(digits):
-        parts = []
-        for column, text, note in claim_lines(verdict):
-            style = "bold green" if text.startswith("correct") else "bold red" if text.startswith("wrong") else ""
-            parts.append(hanging(column, text, note, style))
-        return Group(*parts)
-    return (build,)
-
-
-def claim_record(verdict) -> dict:
-    v = verdict
-    return {"expr": v.expr, "wrt": v.variable, "claim": v.claim, "correct": v.correct, "how": v.how,
-            "derivative": v.derivative, "point": v.point, "claimed": v.claimed, "expected": v.expected,
-            "mistake": v.mistake.record() if v.mistake is not None else None}
-
-
-def claim_latex(verdict) -> str:
-    """The claim against the derivative, in LaTeX: = when correct, \\neq when not."""
-    sp = sympy()
-    v = verdict
-    f, claim, expected = v.formulas
-    d = f"\\frac{{d}}{{d{v.variable}}} {_paren(sp, f)}"
-    if v.correct:
-        return f"{d} = {sp.latex(claim)}"
-    note = f" && \\text{{{_tex_text(v.mistake.detail)}}}" if v.mistake is not None else ""
-    return f"\\begin{{align*}}\n{d} &= {sp.latex(expected)} \\\\\n{d} &\\neq {sp.latex(claim)}{note}\n\\end{{align*}}"
-
-
