@@ -32,6 +32,7 @@ from gradcli.lang.expr import Expr
 
 SCALING = ("product rule", "quotient rule")     # with one input fixed, the constant multiple rule
 MAX_NODES = 200         # an expression longer than this is not worked step by step
+MAX_DEPTH = 16          # nor one whose steps nest deeper (each level is indented further)
 NAMES = ("x", "y", "z")     # the inputs in the rows' derivative formulas
 LET_NAMES = ("u", "v", "w", "t", "s", "q")
 
@@ -87,7 +88,21 @@ def steps(expr: Expr, wrt=None, *, timeout: float | None = None) -> list[Derivat
             roots = [(name, derive(expr, name, symbols)) for name in differentiated(names, wrt)]
     except CheckTimeout as exc:
         raise GradcliError(f"the steps took too long: {exc}", hint="raise --check-timeout") from None
+    for _, root in roots:
+        if depth(root) > MAX_DEPTH:
+            raise GradcliError(f"the steps nest {depth(root)} levels deep; --steps shows at most {MAX_DEPTH}",
+                               hint="leave out --steps for the derivative alone")
     return [Derivation(name, root, simplified(root.result, timeout)) for name, root in roots]
+
+
+def depth(root: Step) -> int:
+    """How many levels of steps the derivation shows (the root's alone: 1)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        step, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in step.steps)
+    return deepest
 
 
 def simplified(e, timeout: float | None):

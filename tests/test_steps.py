@@ -185,6 +185,8 @@ def test_latex_is_one_align_block(cli):
     (["x^2", "--steps", "--shape", "x=3"], "leave out --shape"),
     (["x^2", "--steps", "--wrt", "y"], "y"),
     (["x^", "--steps"], "error"),
+    (["sin(" * 20 + "x" + ")" * 20, "--steps"], "levels deep"),
+    (["+".join(f"x^{k}" for k in range(80)), "--steps"], "nodes"),
 ])
 def test_bad_input_is_exit_2_with_a_message(cli, args, message):
     r = cli("diff", *args)
