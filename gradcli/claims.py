@@ -226,6 +226,12 @@ def describe(kind: str, variant: int, step, steps: dict, v: str) -> str:
     if kind == "quotient_numerator_reversed":
         return (f"the quotient rule's numerator reversed at {at}: u*v' - u'*v instead of u'*v - u*v', "
                 f"with u = {u}, v = {w}")
+    if kind == "quotient_of_derivatives":
+        return (f"the derivative of a quotient taken as the quotient of the derivatives at {at}: u'/v' "
+                f"with u = {u}, v = {w}")
+    if kind == "quotient_rule_term":
+        which = f"u'*v, the one with d({u})/d{v}" if variant == 0 else f"u*v', the one with d({w})/d{v}"
+        return f"missing the term {which}, of the quotient rule at {at}"
     if kind == "quotient_denominator_not_squared":
         return f"the quotient rule's denominator not squared at {at}: divided by {w} instead of ({w})^2"
     if kind == "power_exponent_not_lowered":

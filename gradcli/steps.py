@@ -268,6 +268,7 @@ def _summed(op, node: Expr, factors: dict, varying: list, bare: dict, made: dict
 # kind -> (does it apply to the step, what the derivative becomes); made in this order, the most
 # specific first, so that a claim matching two of them is named by the more telling one.
 KINDS = ("chain_rule", "product_rule_term", "quotient_numerator_reversed", "quotient_denominator_not_squared",
+         "quotient_of_derivatives", "quotient_rule_term",
          "power_exponent_not_lowered", "wrong_function_derivative", "constant_factor", "sign")
 
 
@@ -281,6 +282,8 @@ def mistakes(step: Step):
         out += [("product_rule_term", 0), ("product_rule_term", 1)]
     if rule == "quotient rule" and 1 in step.varying:
         out += [("quotient_numerator_reversed", 0), ("quotient_denominator_not_squared", 0)]
+        if step.varying == (0, 1):
+            out += [("quotient_of_derivatives", 0), ("quotient_rule_term", 0), ("quotient_rule_term", 1)]
     if op.rule == "power rule" and op.arity == 2 and step.varying == (0,) and rule != "constant multiple rule":
         out.append(("power_exponent_not_lowered", 0))
         out.append(("constant_factor", 1))          # the exponent not brought down in front
@@ -304,6 +307,10 @@ def mistaken(kind: str, variant: int, node: Expr, parts: list, factors: dict, va
         return parts[1 - variant]
     if kind == "quotient_numerator_reversed":   # b*a' - a*b' written the other way round
         return -sp.Add(*parts)
+    if kind == "quotient_of_derivatives":     # (u/v)' taken as u'/v'
+        return made[node.args[0].id].result / made[node.args[1].id].result
+    if kind == "quotient_rule_term":          # one of the numerator's two terms left out
+        return parts[1 - variant]
     if kind == "quotient_denominator_not_squared":
         return sp.Add(*parts) * args[1]
     if kind == "power_exponent_not_lowered":    # n*u^n*u' for n*u^(n-1)*u'

@@ -223,7 +223,8 @@ def steps_latex(derivations) -> str:
         v = d.variable
         op = (f"\\frac{{\\partial}}{{\\partial {v}}}" if partial else f"\\frac{{d}}{{d{v}}}")
         root = d.root
-        rows.append(f"{op} {paren(sp, root.value)} &= {_formula_latex(sp, root, op)} && \\text{{{tex_text(rule_text(root))}}}")
+        rows.append(f"{op} {paren(sp, root.value)} &= {_formula_latex(sp, root, op)} "
+                    f"&& \\text{{{tex_text(rule_text(root))}}}")
         _latex_children(sp, root, op, 1, "", rows)
         if root.steps:
             rows.append(f"&= {sp.latex(root.result)}")
