@@ -135,3 +135,9 @@ def test_cli_json_fields(cli):
 def test_hostile_claims_end_in_a_verdict_or_an_error_never_a_traceback(cli, args):
     r = cli("diff", *args)
     assert r.code in (0, 1, 2), r
+
+
+def test_a_claim_sympy_cannot_prove_is_correct_at_the_random_points():
+    v = verdict("abs(x)", "x/abs(x)")
+    assert v.correct and v.how == "equal at 8 random points"
+    assert verdict("sin(x^2)", "2*x*cos(x^2)").how == "symbolically equal"
