@@ -15,7 +15,7 @@ _gradcli() {
                 --format|-f) COMPREPLY=($(compgen -W "table json tsv" -- "$cur")); return ;;
             esac
             ;;
-        diff) opts="--file --wrt --check-timeout --shape --format -f --help -h"; files=""
+        diff) opts="--file --wrt --check-timeout --steps --claim --shape --format -f --help -h"; files=""
             case "$prev" in
                 --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
                 --format|-f) COMPREPLY=($(compgen -W "text latex json" -- "$cur")); return ;;

@@ -28,6 +28,8 @@ complete -c gradcli -n '__fish_seen_subcommand_from eval' -l help -s h -d 'Show 
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l file -rF -d 'Read EXPR from a file (- for standard input): a program of statements, one a line or separated by ;.'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l wrt -x -d 'Differentiate only with respect to these (a,b); the rest are constants.'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l check-timeout -x -d 'Give up on the exact check after this long (0: no limit).'
+complete -c gradcli -n '__fish_seen_subcommand_from diff' -l steps -d 'Show the derivation rule by rule (sum, product, chain rule, ...), for a scalar expression.'
+complete -c gradcli -n '__fish_seen_subcommand_from diff' -l claim -x -d 'Check a derivative done by hand: right (exit 0), or where it differs and which common mistake it matches (exit 1).'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l shape -x -d 'An array variable\'s shape, as W=2x3 or x=3 (again for each one); its gradient is then an array of formulas.'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l format -s f -xa 'text latex json' -d 'Output: text (gradcli syntax), latex or json.'
 complete -c gradcli -n '__fish_seen_subcommand_from diff' -l help -s h -d 'Show help and exit.'

@@ -291,3 +291,38 @@ def test_a_long_warning_wraps_at_its_spaces_on_a_terminal_and_is_one_line_in_a_p
         lines.append(line)
     assert all(len(line) <= cols for line in lines)
     assert " ".join(part.strip() for part in lines) == trap        # every word, none cut
+
+
+# -- diff --steps and --claim: wrapped at their spaces, every word kept ------------------------------
+STEPS_AND_CLAIMS = [
+    (["diff", "exp(sin(x^2))/x + 3*x^2", "--steps"], 0),
+    (["diff", "sin(x^2)", "--claim", "cos(x^2)"], 1),
+]
+
+
+@pytest.mark.parametrize("cols", (40, 80))
+@pytest.mark.parametrize("args, code", STEPS_AND_CLAIMS, ids=["steps", "claim"])
+def test_steps_and_claims_wrap_at_their_spaces_and_keep_every_word(args, code, cols):
+    s = shown(args, cols)
+    assert s.code == code, s
+    filed = _filed(tuple(args))
+    assert s.text.split() == filed.split(), f"words lost or cut at {cols} columns:\n{s.text}"
+    if "--claim" in args:
+        rec = json_of(args)
+        assert_shown(rec["claimed"], s.text)
+        assert_shown(rec["expected"], s.text)
+
+
+@functools.lru_cache(maxsize=None)
+def _filed(args: tuple) -> str:
+    """The output written to a file: one line a step (no wrapping), no escape codes."""
+    s = terminal.run(list(args), cols=40, stdout="file", stderr="pipe")
+    assert not has_escape_codes(s.out), s
+    assert all(line == line.rstrip() for line in s.out.splitlines())
+    return s.out
+
+
+def test_steps_in_a_file_are_one_line_a_step():
+    out = _filed(("diff", "exp(sin(x^2))/x + 3*x^2", "--steps"))
+    assert "  1. d/dx (exp(sin(x^2))/x) = (x * d(exp(sin(x^2)))/dx - exp(sin(x^2)))/x^2   quotient rule" in \
+        out.splitlines()

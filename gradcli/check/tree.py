@@ -42,6 +42,11 @@ def to_sympy(expr: Expr, env: dict) -> np.ndarray:
 
 def to_tree(expr: Expr, env: dict, sp) -> np.ndarray:
     """The symbolic value of expr in module sp (an object array, 0-d for a scalar)."""
+    return node_values(expr, env, sp)[expr.id]
+
+
+def node_values(expr: Expr, env: dict, sp) -> dict:
+    """The symbolic value of every node of expr: node id -> object array (0-d for a scalar)."""
     memo: dict[int, np.ndarray] = {}
     for node in expr.nodes():
         op, kw = node.op, node.kw
@@ -56,7 +61,7 @@ def to_tree(expr: Expr, env: dict, sp) -> np.ndarray:
             except (ValueError, IndexError) as exc:
                 raise located(node, args, exc) from None
         memo[node.id] = np.asarray(value, dtype=object)
-    return memo[expr.id]
+    return memo
 
 
 def _apply(sp, op, args: list, kw: dict):

@@ -49,7 +49,8 @@ def _free(parsed, bindings, wrt, grad_output, grad: bool, timeout, fmt) -> int:
     return EXIT_OK
 
 
-def diff(expr: str, bindings: dict, *, wrt=None, check_timeout=None, shape=(), fmt="text") -> int:
+def diff(expr: str, bindings: dict, *, wrt=None, check_timeout=None, shape=(), steps=False, claim=None,
+         fmt="text") -> int:
     """The symbolic gradient of EXPR, simplified, in gradcli's own syntax (it pastes back into eval)."""
     from gradcli import render
     from gradcli.errors import ShapeError
@@ -60,8 +61,22 @@ def diff(expr: str, bindings: dict, *, wrt=None, check_timeout=None, shape=(), f
         raise GradcliError("gradcli diff takes no values: every variable is a symbol",
                            hint="for values at a point use gradcli eval; a variable without a value stays symbolic")
     parsed, shapes = parse(expr), _shapes(shape)
+    timeout = _policy(None, None, check_timeout).timeout
+    if (steps or claim is not None) and shapes:
+        raise GradcliError(f"--{'steps' if steps else 'claim'} is for scalar variables; leave out --shape")
+    if steps and claim is not None:
+        raise GradcliError("give --steps or --claim, not both", hint="--claim shows the derivative it expected")
+    if steps:
+        from gradcli.steps import steps as derivation_steps
+        write(render.emit(render.Stepped(parsed.source, derivation_steps(parsed, names(wrt), timeout=timeout)), fmt))
+        return EXIT_OK
+    if claim is not None:
+        from gradcli.claims import check_claim
+        verdict = check_claim(parsed, claim, names(wrt), timeout=timeout)
+        write(render.emit(render.Claimed(verdict), fmt))
+        return EXIT_OK if verdict.correct else EXIT_MISMATCH
     try:
-        d = derivatives(parsed, names(wrt), shapes=shapes, timeout=_policy(None, None, check_timeout).timeout)
+        d = derivatives(parsed, names(wrt), shapes=shapes, timeout=timeout)
     except ShapeError as err:
         if not shapes:
             err.hint = (err.hint + "; " if err.hint else "") + "give array variables their shapes: --shape W=2x3 --shape x=3"

@@ -122,8 +122,14 @@ COMMANDS = {c.name: c for c in [
         'gradcli diff "a*b + sin(c)" --wrt a,c',
         'gradcli diff "sigmoid(x)" --format latex',
         'gradcli diff "sum(W @ x)" --shape W=2x3 --shape x=3',
+        'gradcli diff "x^2*sin(x)" --steps',
+        'gradcli diff "sin(x^2)" --claim "2*x*cos(x^2)"',
     ), Arg("expr", "EXPR", "A scalar expression."), (
         FILE, WRT, CHECK_TIMEOUT,
+        Opt("steps", ("--steps",), False, "Show the derivation rule by rule (sum, product, chain rule, ...), "
+            "for a scalar expression.", bool),
+        Opt("claim", ("--claim",), None, "Check a derivative done by hand: right (exit 0), or where it differs and "
+            "which common mistake it matches (exit 1).", metavar="FORMULA"),
         Opt("shape", ("--shape",), (), "An array variable's shape, as W=2x3 or x=3 (again for each one); "
             "its gradient is then an array of formulas.", metavar="NAME=SHAPE", many=True),
         Opt("fmt", ("--format", "-f"), "text", "Output: text (gradcli syntax), latex or json.",
@@ -318,7 +324,8 @@ def parse_own(command: Command, words: list[str]) -> dict:
     return values
 
 
-EXAMPLES = {"NAMES": "a,b", "[NAMES]": "y,z", "PATH": "program.txt", "FILE": "data.csv", "VALUE": "1,1", "SECONDS": "10", "N": "2", "NAME=SHAPE": "W=2x3"}
+EXAMPLES = {"FORMULA": '"2*x"', "NAMES": "a,b", "[NAMES]": "y,z", "PATH": "program.txt", "FILE": "data.csv",
+            "VALUE": "1,1", "SECONDS": "10", "N": "2", "NAME=SHAPE": "W=2x3"}
 
 
 def _example(o: Opt) -> str:

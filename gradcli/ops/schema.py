@@ -69,6 +69,8 @@ A row (`Op`) has these fields; the first six may be given by position, the rest 
              flows to; a variadic row has one text, for every input
     pattern  the gradient's pattern at this gate, in words, where there is one a learner should
              hear ("add passes the gradient to both inputs unchanged")
+    confusions  for a function of one input: derivatives people wrongly give it, as formulas in x
+             (sin: ("-cos(x)",)); `gradcli diff --claim` names a claim that makes one of them
 
 Binding powers: loosest first, comparisons < <= > >= == != (0, not chaining) < + - (1) < * / @ (3) < unary - and √ (5) < ^
 (right, 7) < postfix ' and [] (9).
@@ -160,7 +162,7 @@ class Op:
     many fields costs a millisecond to define, which every start-up would pay."""
     __slots__ = ("key", "syntax", "arity", "forward", "grads", "sympy", "symengine", "head", "precise", "symbol",
                  "grad_fn", "elementwise", "domain", "hint", "explain", "kink", "saves", "leaf", "keywords",
-                 "statics", "masks", "caution", "rule", "derivative", "pattern", "stops", "watched", "variadic")
+                 "statics", "masks", "caution", "rule", "derivative", "pattern", "confusions", "stops", "watched", "variadic")
 
     def __init__(self, key: str, syntax, arity: int | None, forward: Callable | None, grads: tuple | Callable = (),
                  sympy: Callable | None = None, *, symengine: bool = True, head: str | None = None,
@@ -169,13 +171,13 @@ class Op:
                  kink: Kink | None = None, saves: str | tuple = "all", leaf: str | None = None,
                  keywords: dict | None = None, statics: tuple = (), masks: Callable | None = None,
                  caution: Caution | None = None, rule: str | None = None, derivative: tuple | None = None,
-                 pattern: str | None = None):
+                 pattern: str | None = None, confusions: tuple = ()):
         self.key, self.syntax, self.arity, self.forward, self.grads, self.sympy = key, syntax, arity, forward, grads, sympy
         self.symengine, self.head, self.precise, self.symbol, self.grad_fn = symengine, head, precise, symbol, grad_fn
         self.elementwise, self.domain, self.hint, self.explain, self.kink = elementwise, domain, hint, explain, kink
         self.saves, self.leaf, self.keywords, self.statics = saves, leaf, keywords, statics
         self.masks, self.caution = masks, caution
-        self.rule, self.derivative, self.pattern = rule, derivative, pattern
+        self.rule, self.derivative, self.pattern, self.confusions = rule, derivative, pattern, confusions
         # variadic: one rule for every input (given argnum); stops: some input gets no gradient (a
         # rule of None). The hot loops ask these first.
         self.variadic = callable(grads)

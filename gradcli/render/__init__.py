@@ -54,6 +54,17 @@ class Diffed(NamedTuple):
     derivation: object
 
 
+class Stepped(NamedTuple):
+    """gradcli diff --steps: the derivations (steps.Derivation) of the expression `source`."""
+    source: str
+    derivations: list
+
+
+class Claimed(NamedTuple):
+    """gradcli diff --claim: the verdict (claims.Verdict) on a derivative done by hand."""
+    verdict: object
+
+
 class Plotted(NamedTuple):
     samples: object
     width: int
@@ -156,6 +167,36 @@ def _diff_json(d: Diffed) -> str:
                   "latex": d.derivation.latex()})
 
 
+def _steps_layouts(s: Stepped) -> tuple:
+    from gradcli.render import steps
+    return steps.steps_layouts(s.derivations)
+
+
+def _steps_json(s: Stepped) -> str:
+    from gradcli.render import steps
+    return dumps(steps.steps_record(s.source, s.derivations))
+
+
+def _steps_latex(s: Stepped) -> str:
+    from gradcli.render import steps
+    return steps.steps_latex(s.derivations)
+
+
+def _claim_layouts(c: Claimed) -> tuple:
+    from gradcli.render import claims
+    return claims.claim_layouts(c.verdict)
+
+
+def _claim_json(c: Claimed) -> str:
+    from gradcli.render import claims
+    return dumps(claims.claim_record(c.verdict))
+
+
+def _claim_latex(c: Claimed) -> str:
+    from gradcli.render import claims
+    return claims.claim_latex(c.verdict)
+
+
 def _plot_json(p: Plotted) -> str:
     s = p.samples
     return dumps({"expr": s.expr.source, "variable": s.name, "x": to_json(s.x), "value": to_json(s.f),
@@ -210,6 +251,8 @@ FORMATS: dict[type, dict[str, Callable]] = {
     Graph: {"tree": _graph_layouts, "dot": _graph_dot, "mermaid": _graph_mermaid,
             "json": lambda g: dumps({"expr": g.result.expr.source, "graph": records.graph_json(g.result)})},
     Diffed: {"text": _diff_text, "latex": _diff_latex, "json": _diff_json},
+    Stepped: {"text": _steps_layouts, "latex": _steps_latex, "json": _steps_json},
+    Claimed: {"text": _claim_layouts, "latex": _claim_latex, "json": _claim_json},
     Plotted: {"plot": _plot_layouts, "json": _plot_json},
     Explained: {"table": _ledger_layouts, "json": lambda e: dumps(records.ledger_record(e.ledger))},
     Batch: {"table": _batch_layouts},
