@@ -346,7 +346,7 @@ TABLE: list[Op] = [
        hint="matmul takes vectors, matrices and stacks of matrices whose inner sizes agree: (...,n,k) @ (...,k,m)",
        saves="inputs",
        rule="matrix product rule", derivative=("g @ y'", "x' @ g"),
-       pattern="matmul multiplies the gradient by the other input, transposed: g @ y' for x, x' @ g for y"),
+       pattern="matmul multiplies the gradient by the other input, transposed: the left input gets g times the right one's transpose, the right input the left one's transpose times g"),
 
     # Linear algebra: a matrix is the last two axes, the axes before them a stack (numpy's
     # batched semantics). A singular matrix gives IEEE values, never an exception: det 0, logdet
@@ -588,7 +588,7 @@ TABLE: list[Op] = [
        rule="clip rule", derivative=("where(x > y, where(x < z, 1, 0), 0)",
                                          "where(y > x, where(y < z, 1, 0), 0)",
                                          "where(max(x, y) > z, 1, 0)"),
-       pattern="clip routes the gradient to whichever of x, lo, hi it returns"),
+       pattern="clip routes the gradient to whichever of its value and its two bounds it returns"),
     # Steps: gradient 0, and taken as 0 at the jumps too (as PyTorch).
     ew("floor", "floor", np.floor, (lambda g, ans, x: g * 0,), lambda sp, x: sy.step(sp, "floor", x), "FloorBackward0",
        kink=Kink(nm.at_integer, "floor'(x) = 0 at an integer x (a jump)"), saves="none", symengine=False,
@@ -734,13 +734,13 @@ TABLE: list[Op] = [
        explain=lambda shapes, shape: f"cannot reshape shape {shapes[0]} ({nm.count(shapes[0], None)} elements) "
                                      f"into {shape}",
        rule="reshape rule", derivative=("g reshaped to x's shape",),
-       pattern="reshape passes the gradient back in x's shape"),
+       pattern="reshape passes the gradient back in its input's shape"),
     Op("flatten", Fn("flatten"), 1, lambda x: np.reshape(x, -1),
        (lambda g, ans, x: F.reshape(g, shape=x.shape),),
        lambda sp, x: np.reshape(x, -1), symbol="flatten", grad_fn="ReshapeAliasBackward0",
        domain=Domain(cases=cases([((2, 3),), ((),)])), saves="shape",
        rule="reshape rule", derivative=("g reshaped to x's shape",),
-       pattern="flatten passes the gradient back in x's shape"),
+       pattern="flatten passes the gradient back in its input's shape"),
     Op("concat", (Fn("concat"), Fn("concatenate"), Fn("cat")), None, nm.concat, _concat_grad,
        lambda sp, *xs, axis=0: np.concatenate([np.asarray(x, dtype=object) for x in xs], axis=axis),
        symbol="concat", grad_fn="CatBackward0",
