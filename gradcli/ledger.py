@@ -339,30 +339,11 @@ def _finite_difference(expr, bound: dict, name: str, seed):
 
 
 # -- a recorded Tensor graph ------------------------------------------------------------------------
-def _left_to_right(root) -> list:
-    """The tensors that require grad and reach root, in a topological order that takes each op's
-    inputs left to right (a, b, a*b, c, a*b + c: as the code that made them reads), iteratively."""
-    order, expanded = [], set()
-    stack = [(root, False)]
-    while stack:
-        t, finished = stack.pop()
-        if finished:
-            order.append(t)
-            continue
-        if id(t) in expanded:
-            continue
-        expanded.add(id(t))
-        stack.append((t, True))
-        if t.grad_fn is not None:
-            stack.extend((x, False) for x in reversed(t.grad_fn.inputs) if x.requires_grad and id(x) not in expanded)
-    return order
-
-
 def tensor_ledger(root, gradient, *, retain_graph: bool, create_graph: bool):
     """Tensor.backward(explain=True): the gradients backward() writes, and the ledger of the pass
     that computed them (the nodes named t0, t1, ... in topological order, shown with grad_fn names)."""
-    from gradcli.engine.backward import gradients, seed_of
-    order = _left_to_right(root)
+    from gradcli.engine.backward import gradients, seed_of, topological
+    order = topological(root)
     rows, index = [], {}
 
     def add(t):

@@ -77,7 +77,8 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Containe
 
 # -- the recorded graph -----------------------------------------------------------------------
 def topological(root: Node) -> list[Node]:
-    """Nodes that require grad and reach root, inputs before outputs (iterative DFS).
+    """Nodes that require grad and reach root, inputs before outputs (iterative DFS), each op's
+    inputs taken left to right (a, b, a*b, c, a*b + c: in the order the code made them).
 
     A node is appended once all of its inputs are: it is marked when first expanded, not
     when pushed, so one reached by several paths waits for all.
@@ -94,10 +95,8 @@ def topological(root: Node) -> list[Node]:
             continue
         expanded.add(id(t))
         stack.append((t, True))
-        if t.grad_fn is not None:
-            for x in t.grad_fn.inputs:
-                if x.requires_grad and id(x) not in expanded:
-                    stack.append((x, False))
+        if t.grad_fn is not None:         # the first input on top: inputs come left to right
+            stack.extend((x, False) for x in reversed(t.grad_fn.inputs) if x.requires_grad and id(x) not in expanded)
     return order
 
 
