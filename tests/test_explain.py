@@ -70,7 +70,7 @@ def test_the_api_takes_values_by_name_or_as_a_dict_and_stays_lazy():
 
 def test_the_local_formula_is_the_op_rows_in_the_inputs_own_text(monkeypatch):
     """The rows' `derivative` field (x, y, z: the inputs) is written in the inputs' text."""
-    import gradcli.ledger as ledger_module
+    import gradcli.engine.ledger as ledger_module
     formulas = {"mul": ("y", "x"), "div": ("1/y", "-x/y^2"), "sin": ("cos(x)",)}
     monkeypatch.setattr(ledger_module, "_formula", lambda op, i: formulas.get(op.key, (None,) * 3)[i])
     ledger = explain("a*b + sin(a)/(b + 1)", a=2, b=3)

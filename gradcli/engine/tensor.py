@@ -115,7 +115,7 @@ class Tensor(Node):
             raise GradOutputError("element 0 of tensors does not require grad and does not have a grad_fn")
         ledger = None
         if explain:
-            from gradcli.ledger import tensor_ledger
+            from gradcli.engine.ledger import tensor_ledger
             grads, ledger = tensor_ledger(self, gradient, retain_graph=retain_graph or create_graph,
                                           create_graph=create_graph)
         else:

@@ -168,33 +168,33 @@ def _diff_json(d: Diffed) -> str:
 
 
 def _steps_layouts(s: Stepped) -> tuple:
-    from gradcli.render import steps
-    return steps.steps_layouts(s.derivations)
+    from gradcli.render.steps import steps_layouts
+    return steps_layouts(s.derivations)
 
 
 def _steps_json(s: Stepped) -> str:
-    from gradcli.render import steps
-    return dumps(steps.steps_record(s.source, s.derivations))
+    from gradcli.render.steps import steps_record
+    return dumps(steps_record(s.source, s.derivations))
 
 
 def _steps_latex(s: Stepped) -> str:
-    from gradcli.render import steps
-    return steps.steps_latex(s.derivations)
+    from gradcli.render.steps import steps_latex
+    return steps_latex(s.derivations)
 
 
 def _claim_layouts(c: Claimed) -> tuple:
-    from gradcli.render import claims
-    return claims.claim_layouts(c.verdict)
+    from gradcli.render.claims import claim_layouts
+    return claim_layouts(c.verdict)
 
 
 def _claim_json(c: Claimed) -> str:
-    from gradcli.render import claims
-    return dumps(claims.claim_record(c.verdict))
+    from gradcli.render.claims import claim_record
+    return dumps(claim_record(c.verdict))
 
 
 def _claim_latex(c: Claimed) -> str:
-    from gradcli.render import claims
-    return claims.claim_latex(c.verdict)
+    from gradcli.render.claims import claim_latex
+    return claim_latex(c.verdict)
 
 
 def _plot_json(p: Plotted) -> str:
