@@ -77,6 +77,7 @@ CASES = [
     ["eval", "sum(where(x > 0, x^2, -x) * softmax(x, axis=0))", "--x", "0.5,-1.25,2"],
     ["eval", "logdet(M) + sum(inv(M)[0, ::-1])", "--M", "[[2,1],[1,3]]"],
     ["eval", "sum(M[:, 1:]) + var(M, axis=0, ddof=1)[0]", "--M", "[[1.5,2,3],[4,5,6.25]]", "--tree"],
+    ["eval", "tanh(W @ v) * v", "--W", "[[1,2],[3,4]]", "--v", "0.1,-0.2", "--grad-output", "1,2", "--no-check"],
     ["eval", "y = a*b; z = y + c", "--a", "2.5", "--b", "3.25", "--c", "4", "--tree", "--retain-grad", "y"],
     ["eval", "f(x) = x^2 + 1\ng(u, v) = f(u)*v\ng(a, b) + f(b)", "--a", "0.75", "--b", "-1.5", "--tree"],
 ]
@@ -326,3 +327,13 @@ def test_steps_in_a_file_are_one_line_a_step():
     out = _filed(("diff", "exp(sin(x^2))/x + 3*x^2", "--steps"))
     assert "  1. d/dx (exp(sin(x^2))/x) = (x * d(exp(sin(x^2)))/dx - exp(sin(x^2)))/x^2   quotient rule" in \
         out.splitlines()
+
+
+@pytest.mark.parametrize("cols", [40, 80])
+def test_explain_never_cuts_an_array_gradient(cols):
+    args = ["explain", "tanh(W @ v) * v", "--W", "[[1,2],[3,4]]", "--v", "0.1,-0.2", "--grad-output", "1,2"]
+    s = shown(args, cols)
+    assert s.code == 0, s
+    rec = json.loads(terminal.run([*args, "-f", "json"], cols=200, stdout="pipe", stderr="pipe").out)
+    for g in rec["grad"].values():
+        assert_shown(g["value"], s.text.split("gradients")[-1])

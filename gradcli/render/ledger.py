@@ -42,7 +42,8 @@ def shape_text(shape) -> str:
 def _cell(text: str, style: str = ""):
     """A cell that wraps between words and folds a long formula, but never below its widest number."""
     cell = _folding_text()(text, style, overflow="fold")
-    cell.least = max((len(w) for w in _NUMBERISH.findall(text) if _is_number(w)), default=0)
+    cell.least = max((len(word) for word in text.split()      # a word as it wraps: [[0.25, brackets and all
+                      if any(_is_number(w) for w in _NUMBERISH.findall(word))), default=0)
     return cell
 
 

@@ -56,7 +56,12 @@ class Digits:
     def cell(self, v, style: str = ""):
         """A table cell for a value: a number never wraps; an array wraps between its elements."""
         from rich.text import Text
-        return Text(self.value(v), style, no_wrap=np.ndim(v) == 0, overflow="fold")
+        text = self.value(v)
+        if np.ndim(v) == 0:
+            return Text(text, style, no_wrap=True, overflow="fold")
+        cell = _folding_text()(text, style, overflow="fold")
+        cell.least = max(map(len, text.split()), default=0)    # it wraps between elements, never inside one
+        return cell
 
     def text(self, text: str, value=None, style: str = ""):
         """A cell of text that may fold, ending in a value (`formula = 2.89e-22`) that never folds."""
