@@ -21,10 +21,10 @@ from gradcli.errors import BindError, GradcliError, ParseError
 from gradcli.lang.expr import Expr
 from gradcli.steps import KINDS, derive_all, mistakes, scalar_only, simplified, symbols_of
 
-POINTS = 8              # random points the claim is compared at
-ATTEMPTS = 400          # points tried to find them (where the function and its derivative are defined)
+POINTS = 4              # random points the claim is compared at in each range of SCALES
+ATTEMPTS = 150          # points tried in each range to find them (where the function and its derivative are defined)
 MAX_SEARCH_NODES = 80   # beyond this many nodes, a wrong claim is not searched for a known mistake
-SCALES = (2.0, 10.0, 100.0)   # the ranges [-s, s] tried, in turn
+SCALES = (2.0, 10.0, 100.0, 1000.0)   # the ranges [-s, s]: a claim wrong only past x = 3 is found wrong too
 SEED = 0                # the points are the same on every run (what is printed can be checked again)
 
 
@@ -60,6 +60,11 @@ def read_claim(claim: str, expr: Expr) -> Expr:
     except ParseError as err:
         err.where = err.where or "--claim"
         raise
+    for node in parsed.nodes():
+        if node.args and not node.op.elementwise:
+            raise GradcliError(f"the claim must be a formula of numbers: {node.op.symbol} works on arrays", node.span,
+                               source=claim, where="--claim",
+                               hint="a scalar expression's derivative by one variable is a number: write it as one")
     known = set(expr.variables())
     for node in parsed.nodes():
         if node.op.is_variable and node.kw["name"] not in known:
@@ -91,7 +96,7 @@ def check_claim(expr: Expr, claim: str, wrt=None, *, timeout: float | None = Non
     """The verdict on the claim d(expr)/d(variable) = claim."""
     from gradcli.check.deadline import CheckTimeout, deadline
     from gradcli.check.policy import DEFAULT
-    scalar_only(expr)
+    scalar_only(expr, "--claim")
     variable = variable_of(expr, wrt)
     claimed_expr = read_claim(claim, expr)
     timeout = DEFAULT.timeout if timeout is None else timeout
@@ -124,6 +129,14 @@ def _verdict(expr: Expr, claimed_expr: Expr, claim: str, variable: str, symbols:
     function = node_values(expr, env, sp)[expr.id][()]
     shown, formulas = to_text(derivative), (function, claimed, derivative)
     points = _points(symbols, [function, expected, claimed])
+    difference = _difference(sp, claimed - expected)
+    if difference is not None and difference.is_number and difference != 0 and points:
+        # a constant off (2*x + 1e-300): wrong everywhere, however small
+        p = points[0]
+        return Verdict(expr.source, variable, claim, False, "not equal", shown, {str(k): float(v) for k, v in p.items()},
+                       evaluate_at(claimed, p), evaluate_at(expected, p),
+                       _mistake(expr, variable, symbols, steps, points, [evaluate_at(claimed, q) for q in points],
+                                [evaluate_at(expected, q) for q in points])), formulas
     if not points:             # defined nowhere we looked: only SymPy can say
         same = sp.simplify(claimed - expected) == 0
         return Verdict(expr.source, variable, claim, bool(same), "symbolically equal" if same else
@@ -131,8 +144,8 @@ def _verdict(expr: Expr, claimed_expr: Expr, claim: str, variable: str, symbols:
     pairs = [(evaluate_at(claimed, p), evaluate_at(expected, p)) for p in points]
     wrong = next((k for k, (c, e) in enumerate(pairs) if not _close(c, e)), None)
     if wrong is None:           # how: whether SymPy also shows it, asked under its own deadline
-        return Verdict(expr.source, variable, claim, True, f"equal at {len(points)} random points", shown), \
-            formulas
+        return Verdict(expr.source, variable, claim, True, f"equal at {len(points)} random points in [-{SCALES[-1]:g}, "
+                       f"{SCALES[-1]:g}] (SymPy did not show it)", shown), formulas
     point = {str(s): float(v) for s, v in points[wrong].items()}
     claimed_values = [c for c, _ in pairs]
     mistake = _mistake(expr, variable, symbols, steps, points, claimed_values, [e for _, e in pairs])
@@ -150,7 +163,22 @@ def evaluate_at(e, point: dict) -> float:
 
 
 def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-8, abs_tol=1e-10)
+    """Equal as 30-digit evaluations of two forms of one formula are: 2*x + 1e-9 is not 2*x."""
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def _near(a: float, b: float) -> bool:
+    """Close enough to name a mistake by (a ratio of two values, each of which may cancel)."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _difference(sp, e):
+    """e simplified, or None when SymPy cannot (a difference it shows to be a nonzero number is a
+    wrong claim, however small)."""
+    try:
+        return sp.simplify(e)
+    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        return None
 
 
 def _zero(sp, e) -> bool:
@@ -162,21 +190,23 @@ def _zero(sp, e) -> bool:
 
 
 def _points(symbols: dict, exprs: list) -> list[dict]:
-    """Up to POINTS random points (two decimals, away from 0) where every expression is real and
-    finite: in [-2, 2] first, then wider (log(x - 5) is defined from 5 on)."""
+    """Up to POINTS random points (two decimals, away from 0) in each range [-s, s] of SCALES,
+    where every expression is real and finite (log(x - 5) is defined from 5 on)."""
     sp = sympy()
     rng = np.random.default_rng(SEED)
     found = []
-    for attempt in range(ATTEMPTS):
-        scale = SCALES[attempt * len(SCALES) // ATTEMPTS]
-        values = rng.uniform(-scale, scale, size=len(symbols)).round(2)
-        if np.any(np.abs(values) < 0.05):
-            continue
-        point = {s: sp.Float(float(v), 30) for s, v in zip(symbols.values(), values)}
-        if all(math.isfinite(evaluate_at(e, point)) for e in exprs):
-            found.append(point)
-            if len(found) == POINTS:
-                break
+    for scale in SCALES:
+        inside = 0
+        for _ in range(ATTEMPTS):
+            values = rng.uniform(-scale, scale, size=len(symbols)).round(2)
+            if np.any(np.abs(values) < 0.05):
+                continue
+            point = {s: sp.Float(float(v), 30) for s, v in zip(symbols.values(), values)}
+            if all(math.isfinite(evaluate_at(e, point)) for e in exprs):
+                found.append(point)
+                inside += 1
+                if inside == POINTS:
+                    break
     return found
 
 
@@ -191,16 +221,17 @@ def _mistake(expr: Expr, variable: str, symbols: dict, steps: dict, points: list
             values = []
             for p, c, e in zip(points, claimed, expected):
                 v = evaluate_at(made, p)
-                if not _close(v, c):
+                if not _near(v, c):
                     break
                 values.append(v)
             else:
-                if any(not _close(v, e) for v, e in zip(values, expected)):   # the mistake changes something
+                if any(not _near(v, e) for v, e in zip(values, expected)):   # the mistake changes something
                     return Mistake(kind, steps[node_id].node.text, describe(kind, variant, steps[node_id], steps,
                                                                             variable))
-    ratios = [c / e for c, e in zip(claimed, expected) if e != 0]
-    if len(ratios) == len(expected) and math.isfinite(ratios[0]) and ratios[0] != 0 and \
-            all(_close(r, ratios[0]) for r in ratios) and not _close(ratios[0], 1.0):
+    # (a value too small for a float, exp(-900), is 0 in both: it says nothing of the ratio)
+    ratios = [c / e for c, e in zip(claimed, expected) if e != 0 and c != 0]
+    if len(ratios) >= 3 and len(ratios) >= len(expected) // 2 and math.isfinite(ratios[0]) and \
+            all(_near(r, ratios[0]) for r in ratios) and not _near(ratios[0], 1.0):
         k = ratios[0]
         factor = f"{k:.6g}"
         return Mistake("constant_factor", expr.text, f"a constant factor off: the claim is {factor} times the "
@@ -239,8 +270,10 @@ def describe(kind: str, variant: int, step, steps: dict, v: str) -> str:
     if kind == "wrong_function_derivative":
         op = node.op
         name = op.names[0] if op.names else op.symbol
-        return (f"the wrong derivative of {name}: {op.confusions[variant]} instead of {op.derivative[0]} "
-                f"({op.rule}), at {at}")
+        from gradcli.engine.ledger import atomic, substitute
+        ref = u if atomic(u) else f"({u})"          # in the argument's own text: cos(x^2), not cos(x)
+        wrong, right = (substitute(f, [ref]) for f in (op.confusions[variant], op.derivative[0]))
+        return f"the wrong derivative of {name}: {wrong} instead of {right} ({op.rule}), at {at}"
     if kind == "constant_factor":
         if variant == 1:
             return f"the exponent {w} not brought down in front by the power rule at {at}"

@@ -62,16 +62,17 @@ class Derivation:
         self.variable, self.root, self.simplified = variable, root, simplified
 
 
-def scalar_only(expr: Expr) -> None:
-    """Steps are for scalar expressions of elementwise rows: a GradcliError at the first other node."""
+def scalar_only(expr: Expr, option: str = "--steps") -> None:
+    """Steps (and claims, option --claim) are for scalar expressions of elementwise rows: a
+    GradcliError at the first other node."""
     nodes = expr.nodes()
     if len(nodes) > MAX_NODES:
-        raise GradcliError(f"the expression has {len(nodes)} nodes; --steps works expressions of up to "
-                           f"{MAX_NODES} step by step", hint="leave out --steps for the derivative alone")
+        raise GradcliError(f"the expression has {len(nodes)} nodes; {option} works expressions of up to "
+                           f"{MAX_NODES} step by step", hint=f"leave out {option} for the derivative alone")
     for node in nodes:
         if node.args and not node.op.elementwise:
-            raise GradcliError(f"--steps is for scalar expressions; {node.op.symbol} works on arrays", node.span,
-                               source=node.source, hint="leave out --steps for the derivative of an array expression")
+            raise GradcliError(f"{option} is for scalar expressions; {node.op.symbol} works on arrays", node.span,
+                               source=node.source, hint=f"leave out {option} for the derivative of an array expression")
 
 
 def steps(expr: Expr, wrt=None, *, timeout: float | None = None) -> list[Derivation]:

@@ -139,5 +139,28 @@ def test_hostile_claims_end_in_a_verdict_or_an_error_never_a_traceback(cli, args
 
 def test_a_claim_sympy_cannot_prove_is_correct_at_the_random_points():
     v = verdict("abs(x)", "x/abs(x)")
-    assert v.correct and v.how == "equal at 8 random points"
+    assert v.correct and v.how == "equal at 16 random points in [-1000, 1000] (SymPy did not show it)"
     assert verdict("sin(x^2)", "2*x*cos(x^2)").how == "symbolically equal"
+
+
+@pytest.mark.parametrize("claim", ["2*x + relu(x - 3)", "2*x + heaviside(x - 5)", "where(x < 10, 2*x, 0)",
+                                   "2*x + (x > 7)", "2*x + 1e-9", "2.0000000001*x"])
+def test_a_claim_wrong_only_far_out_or_by_a_hair_is_wrong(claim):
+    assert not verdict("x^2", claim).correct
+
+
+def test_a_constant_difference_however_small_is_wrong():
+    v = verdict("exp(x)", "exp(x) + 1e-300")
+    assert not v.correct and v.point is not None
+
+
+def test_a_confused_derivative_is_named_in_the_arguments_text(cli):
+    r = cli("diff", "sin(x^2)", "--claim", "-2*x*cos(x^2)")
+    assert r.code == 1 and "the wrong derivative of sin: -cos(x^2) instead of cos(x^2)" in r.out
+
+
+def test_an_array_claim_is_an_error_with_a_caret(cli):
+    r = cli("diff", "x^2", "--claim", "[2*x, 1]")
+    assert r.code == 2 and "in --claim:" in r.err and "^" in r.err
+    r = cli("diff", "sum(x^2)", "--claim", "2*x")
+    assert r.code == 2 and "--claim is for scalar expressions" in r.err
