@@ -46,7 +46,7 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
     edges = []
     with quiet():
         needs = gradient_paths(nodes, set(wrt_names))
-        run = forward(nodes, bound, needs=needs)          # every value kept: the ledger shows them all
+        run = forward(nodes, bound, needs=needs, kinks=True)     # every value kept: the ledger shows them all
         data = run.values[nodes[-1].id]
         seed = _seed(data, expr, grad_output)
         start = (np.float64(1.0) if np.ndim(data) == 0 else np.ones_like(data)) if seed is None else seed
@@ -57,6 +57,9 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
             notes += numeric_notes(nodes, [values_of[n.id] for n in nodes])
         notes += [Note(f"{message}, at '{node.excerpt(60)}' (column {node.span.start + 1})", node.span)
                   for node, message in run.cautions]
+        # at a kink the gradient is a convention, and a finite difference straddles it: no estimate of it
+        notes += [Note(f"not differentiable here: {convention}, at '{node.excerpt(60)}'; the finite difference "
+                       "beside its gradient averages the two sides", node.span) for node, convention in run.kinks]
         noted = len(notes)
         grads = _leaf_grads(wrt_names, bound, found, notes)
         if len(notes) > noted:         # a gradient is not finite: a where's branch not taken? (as evaluate)
@@ -77,6 +80,9 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
 def excerpt(node, limit: int = TEXT) -> str:
     """The node's text, or its first characters and " …" when longer than limit: cut between
     tokens, never inside a name or a number (x14*x1… would read as a number cut short)."""
+    display = getattr(node, "display", None)          # a node a function's call made: its own text
+    if display is not None:
+        return display if len(display) <= limit else display[:limit - 2].rstrip() + " …"
     start, end = node.span.start, node.span.end
     if end - start <= limit:
         return node.source[start:end]

@@ -164,7 +164,7 @@ def derive_all(expr: Expr, variable: str, symbols: dict, mistake: tuple | None =
     sp = sympy()
     values = {k: v[()] for k, v in node_values(expr, {n: np.asarray(s, dtype=object) for n, s in symbols.items()},
                                                sp).items()}
-    taken = set(symbols)
+    taken = set(symbols) | set(getattr(expr, "program", None) or ())     # let u never names a program's step u
     made: dict[int, Step] = {}
     depends: dict[int, bool] = {}
     for node in expr.nodes():

@@ -51,7 +51,7 @@ def test_functions_are_inlined_so_the_graph_is_a_dag_of_table_ops():
 def test_steps_name_their_nodes_and_calls_label_their_group():
     expr = parse("y = a*b; f(x) = x^2 + 1; z = f(y) + c; z")
     labels = {n.label: n.text for n in expr.nodes() if getattr(n, "label", None)}
-    assert labels == {"y": "a*b", "f(y)": "x^2 + 1", "z": "f(y) + c"}
+    assert labels == {"y": "a*b", "f(y)": "y^2 + 1", "z": "f(y) + c"}     # the body in the call's arguments
     assert set(expr.program) == {"y", "z"} and expr.program["z"] is expr
     named = parse("f(x) = x^2 + 1; y = f(a); y")          # a step's name replaces the call's label
     assert named.label == "y"
@@ -151,7 +151,28 @@ def test_graph_formats_name_the_steps(cli):
 
 def test_the_tree_shows_each_call_as_a_named_group(cli):
     tree = cli("graph", "f(x) = x^2 + 1; f(a) + f(b)", "--a", "1", "--b", "2").out
-    assert "├── f(a) = x^2 + 1  #4  +  = 2" in tree and "└── f(b) = x^2 + 1  #7  +  = 5" in tree
+    assert "├── f(a) = a^2 + 1  #4  +  = 2" in tree and "└── f(b) = b^2 + 1  #7  +  = 5" in tree
+    assert "│   ├── a^2  #2  ^  = 1" in tree
+
+
+@pytest.mark.parametrize("program, texts", [
+    ("f(t) = t^2 + 1; f(sin(x))*f(x)", ["sin(x)^2", "sin(x)^2 + 1", "x^2", "x^2 + 1"]),
+    ("f(t) = 2*t; g(u, v) = f(u)*v; g(a + b, c)", ["2*(a + b)", "f(a + b)*c"]),
+    ("f(t) = exp(t) - t; f(x*y)", ["exp(x*y)", "exp(x*y) - x*y"]),
+])
+def test_a_calls_nodes_read_in_its_arguments(program, texts):
+    shown = [n.text for n in parse(program).nodes() if n.args]
+    for text in texts:
+        assert text in shown, (text, shown)
+
+
+def test_a_call_inside_a_body_is_labelled_with_the_outer_arguments():
+    expr = parse("f(t) = 2*t; g(u, v) = f(u)*v; h(w) = g(w, w + 1); h(a*b)")
+    labels = sorted(n.label for n in expr.nodes() if getattr(n, "label", None))
+    assert labels == ["f(a*b)", "h(a*b)"]          # g(w, w + 1) is h(w)'s whole body: the outer call names it
+    assert expr.text == "f(a*b)*(a*b + 1)"
+    assert [(n.op.symbol, n.text) for n in parse("f(t) = t^2; f(a + b) + f(-a)").nodes() if n.op.symbol == "^"] == \
+        [("^", "(a + b)^2"), ("^", "(-a)^2")]
 
 
 def test_file_reads_a_program_from_a_file_or_standard_input(cli, tmp_path):

@@ -210,9 +210,9 @@ def retained(retain_grad: str | None):
 def read_program(path: str) -> str:
     """The text of --file PATH (- for standard input)."""
     if path == "-":
-        return sys.stdin.read()
+        return sys.stdin.read().removeprefix("\ufeff")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:       # a byte-order mark is not part of the program
             return f.read()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)

@@ -32,7 +32,8 @@ _NO_ATTRS: dict = {}            # the kw of every node without attrs (most of th
 
 class Expr:
     """One node: an op-table row applied to argument nodes, with static attrs."""
-    __slots__ = ("op", "args", "attrs", "span", "source", "id", "_nodes", "kw", "parts", "label", "program")
+    __slots__ = ("op", "args", "attrs", "span", "source", "id", "_nodes", "kw", "parts", "label", "program",
+                 "display")
 
     def __init__(self, op, args: tuple["Expr", ...], attrs: tuple, span: Span, source: str, id: int):
         self.op = op
@@ -50,12 +51,17 @@ class Expr:
 
     @property
     def text(self) -> str:
-        """The text the user typed for this node (its first occurrence)."""
-        return self.source[self.span.start:self.span.end]
+        """The text the user typed for this node (its first occurrence); of a node a function's
+        call made, the body's text with the call's arguments in it."""
+        display = getattr(self, "display", None)
+        return self.source[self.span.start:self.span.end] if display is None else display
 
     def excerpt(self, limit: int) -> str:
         """The node's text, or its first characters and … when longer than limit: in time and
         memory bounded by limit (a chain of n additions has texts of total length n^2/2)."""
+        display = getattr(self, "display", None)
+        if display is not None:
+            return display if len(display) <= limit else display[:limit - 1] + "…"
         start, end = self.span.start, self.span.end
         if end - start <= limit:
             return self.source[start:end]

@@ -83,6 +83,10 @@ class Parser:
         self.calls: dict[tuple, Expr] = {}      # (function, argument ids) -> its inlined body
         self.defining: str | None = None        # the step or function whose definition is being read
         self._called: set[int] = set()           # nodes labelled by a call (a step's name replaces it)
+        self._call_spans: dict[int, Span] = {}   # of a call inside a body: its span, labelled once its arguments are known
+        self.defining_call = False              # reading a body for a call
+        self._shown: dict[int, tuple] = {}      # nodes calls made, to show with their arguments (show_arguments)
+        self._labels: dict[int, tuple] = {}     # calls inside bodies, to label with their arguments
 
     # -- token helpers ---------------------------------------------------------
     def peek(self) -> Token:
@@ -202,7 +206,7 @@ class Parser:
         """Where a position is, for a hint: column 12, or line 2, column 1 in a program of lines."""
         line = self.source.count("\n", 0, start)
         column = start - (self.source.rfind("\n", 0, start) + 1) + 1
-        return f"line {line + 1}, column {column}" if line else f"column {column}"
+        return f"line {line + 1}, column {column}" if "\n" in self.source.rstrip("\n") else f"column {column}"
 
     def check_name(self, tok: Token, what: str) -> None:
         """A name a statement defines is new: no function, constant, or name defined before."""
@@ -290,17 +294,20 @@ class Parser:
             raise self.error(f"the program's calls make more than {MAX_NODES:,} nodes", span,
                              hint="a function that calls another twice doubles with each level")
         before = len(self.build.table) + self.build.first
-        pos, leaves = self.pos, self.leaves
+        pos, leaves, outer = self.pos, self.leaves, self.defining_call
         self.leaves = {**defn.scope, **{p: a for p, (a, _) in zip(defn.params, args)}}
-        self.pos = defn.start
+        self.pos, self.defining_call = defn.start, True
         try:
             node, _ = self.expr_bp(0)
         finally:
-            self.pos, self.leaves = pos, leaves
+            self.pos, self.leaves, self.defining_call = pos, leaves, outer
         self.calls[key] = node
+        self.show_arguments(defn, [a for a, _ in args], before)
         if node.args and node.id >= before:         # made by this call: it is the call's group
             node.label = self.source[span.start:span.end] if span.end - span.start <= 60 else defn.text
             self._called.add(node.id)
+            if self.defining_call:                  # inside another call's body: its arguments come later
+                self._call_spans[node.id] = span
         return node, span
 
     # Each grammar method returns (node, span of this occurrence): a shared node
@@ -372,6 +379,8 @@ class Parser:
         hint = f"write {left}*{right}" if len(left) <= 20 else "insert * to multiply"
         if tok.kind == "num" or self.source[span.end - 1:span.end] == ".":
             hint = "insert an operator, or ',' between array elements"
+        if "\n" in self.source[span.end:tok.start]:      # a new line inside brackets is a space
+            hint = "a bracket opened before this line is not closed: a new line inside brackets does not end a statement"
         raise self.error(f"expected an operator between '{left}' and '{tok.text}'", tok, hint=hint)
 
     def prefix(self) -> tuple[Expr, Span]:
@@ -434,6 +443,56 @@ class Parser:
         span = Span(tok.start, tok.end)
         node = self.leaves[text] = self.build.make(CONST if text in CONSTANTS else VAR, (), span, name=text)
         return node, span
+
+    def show_arguments(self, defn: Definition, args: list, before: int) -> None:
+        """Give each node this call made the body's text with the arguments for the parameters:
+        f(t) = t^2 + 1; f(sin(x)) shows sin(x)^2 + 1 and sin(x)^2 (token by token, an argument
+        bracketed where the operator beside it binds as tightly); a call inside the body is
+        labelled so too (f(u) in g(u) = f(u)*2 called as g(a + b): f(a + b)). Each node is shown
+        with the arguments of the innermost call that made it, once the outermost call is read
+        (an argument's own text may come from an outer call), in the order the nodes were made."""
+        import itertools
+        made = len(self.build.table) + self.build.first - before
+        bound = {p: a for p, a in zip(defn.params, args)}
+        for node in itertools.islice(reversed(self.build.table.values()), max(made, 0)):
+            if node.args and node.id not in self._shown:
+                self._shown[node.id] = (node, bound)
+            span = self._call_spans.pop(node.id, None)      # a call in this body: labelled in its text
+            if span is not None:
+                self._labels[node.id] = (node, span, bound)
+        if self.defining_call:
+            return
+        for node_id in sorted(self._shown):
+            node, bound = self._shown[node_id]
+            node.display = self.substituted(node.span, bound)
+        for node, span, bound in self._labels.values():
+            if node.id in self._called:                     # (not since named by a step)
+                node.label = self.substituted(span, bound)
+        self._shown, self._labels = {}, {}
+
+    def substituted(self, span: Span, bound: dict) -> str:
+        """The source text of span with each parameter in bound replaced by its argument's text."""
+        import bisect
+        if getattr(self, "_starts", None) is None:
+            self._starts = [t.start for t in self.tokens]
+        tokens, source = self.tokens, self.source
+        start, end = span.start, span.end
+        k = bisect.bisect_left(self._starts, start)
+        out, pos = [], start
+        while k < len(tokens) and tokens[k].end <= end and tokens[k].kind != "end":
+            tok = tokens[k]
+            if tok.kind == "name" and tok.text in bound and tokens[k + 1].text != "(":
+                arg = bound[tok.text]
+                text = getattr(arg, "label", None) or arg.text
+                left = _around(tokens, k - 1, start, before=True) if tok.start > start else -1
+                right = _around(tokens, k + 1, end, before=False) if tok.end < end else -1
+                if getattr(arg, "label", None) is None and _binding(arg) <= max(left, right):
+                    text = f"({text})"
+                out += [source[pos:tok.start], text]
+                pos = tok.end
+            k += 1
+        out.append(source[pos:end])
+        return "".join(out)
 
     def undefined(self, tok: Token, calls: bool):
         """A name the program defines, used where it is not (yet) defined."""
@@ -737,6 +796,31 @@ class Parser:
             raise self.error("an index must be an integer literal, like x[0] or x[-1]", span,
                              hint="a slice is start:stop:step, like x[1:3] or x[::-1]")
         return sign * int(value)
+
+
+ATOM = 100       # the binding power of an operand that needs no brackets anywhere: a name, a call
+
+
+def _binding(node: Expr) -> int:
+    """How tightly a node's text holds together: its operator's binding power (a*b: 3), or ATOM."""
+    for form in node.op.forms:
+        if isinstance(form, (Infix, Prefix)):
+            return form.bp
+    return ATOM
+
+
+def _around(tokens: list, k: int, edge: int, before: bool) -> int:
+    """The binding power of the operator next to an argument (token k, inside the span up to
+    edge): -1 beside a bracket or a comma (nothing to bind against)."""
+    tok = tokens[k]
+    if tok.kind != "op" or tok.text in ("(", ")", ",", "[", "]", ";"):
+        return -1
+    if before and tok.text in PREFIX and (k == 0 or tokens[k - 1].kind == "op" and
+                                          tokens[k - 1].text not in (")", "]", "'")):
+        return PREFIX[tok.text][1]              # -t: a prefix sign
+    if tok.text in INFIX:
+        return max(INFIX[tok.text][1])
+    return POSTFIX[tok.text][1] if tok.text in POSTFIX else -1
 
 
 def _usage(name: str, rows) -> str:

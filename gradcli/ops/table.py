@@ -345,7 +345,7 @@ TABLE: list[Op] = [
        sy.matmul, symbol="@", grad_fn="MmBackward0", domain=Domain(cases=MATMUL_CASES),
        hint="matmul takes vectors, matrices and stacks of matrices whose inner sizes agree: (...,n,k) @ (...,k,m)",
        saves="inputs",
-       rule="matrix product rule", derivative=("g @ y'", "x' @ g"),
+       rule="matrix product rule", derivative=("g·yᵀ", "xᵀ·g"),     # an outer product, or g·y, for vectors
        pattern="matmul multiplies the gradient by the other input, transposed: the left input gets g times the right one's transpose, the right input the left one's transpose times g"),
 
     # Linear algebra: a matrix is the last two axes, the axes before them a stack (numpy's

@@ -3,6 +3,7 @@ likely mistake, wrapped as the steps are), JSON and LaTeX."""
 from __future__ import annotations
 
 from gradcli.check.tree import sympy
+from gradcli.render.records import source_line
 from gradcli.render.steps import hanging, paren, shown_text, tex_text
 
 
@@ -10,7 +11,7 @@ def claim_lines(verdict) -> list[tuple[int, str, str]]:
     """(column, text, note) per line: correct, or where the claim differs and the likely mistake."""
     from gradcli.render.numbers import fmt_num
     v = verdict
-    head = f"d/d{v.variable} {shown_text(v.expr)}"
+    head = f"d/d{v.variable} {shown_text(source_line(v.expr))}"
     if v.correct:
         return [(0, f"correct: {head} = {v.claim}", v.how)]
     out = [(0, f"wrong: {head} is not {v.claim}", "")]
@@ -24,7 +25,7 @@ def claim_lines(verdict) -> list[tuple[int, str, str]]:
     if v.mistake is not None:
         out.append((2, f"likely mistake: {v.mistake.detail}", ""))
     else:
-        out.append((2, "no common mistake matches it", f"gradcli diff \"{v.expr}\" --steps shows the rules"))
+        out.append((2, "no common mistake matches it", f"gradcli diff \"{source_line(v.expr)}\" --steps shows the rules"))
     return out
 
 

@@ -97,7 +97,8 @@ def graph_mermaid(result) -> str:
     nodes = result.graph
     out = ["flowchart BT"]
     for n in nodes:
-        label = "<br/>".join(line.replace('"', "#quot;") for line in _node_lines(n))
+        label = "<br/>".join(line.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+                             for line in _node_lines(n))
         out.append(f'  n{n.id}["{label}"]')
     for n in nodes:
         for i in n.inputs:

@@ -97,7 +97,7 @@ def source_line(source: str) -> str:
             continue
         out.append("; " if i in ends else " " if ch == "\n" else ch)
         i += 1
-    return one_line("".join(out)).strip("; ")
+    return " ".join(one_line("".join(out)).replace(" ;", ";").split()).strip("; ")
 
 
 def eval_tsv(result) -> str:
