@@ -341,3 +341,10 @@ def test_ipython_pretty_prints_the_text():
     ledger = explain("x*x", x=3)
     ledger._repr_pretty_(printer, False)
     assert printer.out == [str(ledger)]
+
+
+def test_a_kink_is_noted_beside_its_finite_difference(cli):
+    r = cli("explain", "relu(x)", "--x", "0", "-f", "json")
+    assert r.code == 0 and any(w.startswith("not differentiable here: relu'(0) = 0") for w in r.json["warnings"])
+    assert "finite difference beside its gradient averages the two sides" in r.err
+    assert "warnings" not in cli("explain", "relu(x)", "--x", "1", "-f", "json").json

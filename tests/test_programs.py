@@ -250,3 +250,25 @@ def test_a_named_step_or_a_function_gives_every_digit_the_expression_gives(expr,
     renamed = re.sub(r"\b[ab]\b", lambda m: {"a": "p", "b": "q"}[m.group()], expr)
     swapped = re.sub(r"\b[ab]\b", lambda m: {"a": "b", "b": "a"}[m.group()], expr)
     _same(f"h(p, q) = {renamed}; h(b, a)", swapped, values)
+
+
+def test_files_with_a_byte_order_mark_crlf_and_comments_read_as_typed(cli, tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffy = a*b  # first\r\nz = y + 1  # second\r\n".encode("utf-8"))
+    r = cli("eval", "--file", str(path), "--a", "1", "--b", "2", "--no-check")
+    assert r.code == 0 and r.out.startswith("y = a*b; z = y + 1  =  3")
+
+
+def test_an_unclosed_bracket_before_a_new_line_is_named(cli):
+    r = cli("eval", "--file", "-", "--a", "1", "--b", "2", stdin="y = a*b\nz = (y + 1\nz\n")
+    assert r.code == 2 and "a bracket opened before this line is not closed" in r.err
+
+
+def test_mermaid_labels_escape_comparisons(cli):
+    out = cli("graph", "(a < b)*a", "--a", "1", "--b", "2", "-f", "mermaid").out
+    assert '"a #lt; b<br/>op #lt;' in out and "<b" not in out.replace("<br/>", "")
+
+
+def test_the_chain_rules_let_never_takes_a_steps_name(cli):
+    out = cli("diff", "u = x^2; sin(cos(x))*u", "--steps").out
+    assert "let v = cos(x)" in out and "let u" not in out
