@@ -106,7 +106,10 @@ def rules(step) -> list:
     ("x - y", "x", ["difference rule", "variable rule", "constant rule"]),
     ("-x", "x", ["constant multiple rule", "variable rule"]),
     ("(x^2 + 1)^3", "x", ["chain rule", "outer power rule", "let u = x^2 + 1", "sum rule"]),
-    ("2^x", "x", ["power rule"]),
+    ("2^x", "x", ["exponential rule"]),
+    ("e^(2*x)", "x", ["chain rule", "outer exponential rule", "let u = 2*x"]),
+    ("x^x", "x", ["general power rule"]),
+    ("x^3", "x", ["power rule"]),
     ("a*b", "a", ["constant multiple rule"]),
     ("3*y + x", "x", ["sum rule", "constant rule", "variable rule"]),
     ("7", None, []),
@@ -193,3 +196,8 @@ def test_latex_is_one_align_block(cli):
 def test_bad_input_is_exit_2_with_a_message(cli, args, message):
     r = cli("diff", *args)
     assert r.code == 2 and message in r.err, r
+
+
+def test_a_step_that_combines_its_terms_ends_in_the_derivative(cli):
+    out = cli("diff", "x*x", "--steps").out.splitlines()
+    assert out == ["d/dx (x*x)", "= x + x   product rule", "= 2*x"]

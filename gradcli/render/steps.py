@@ -96,9 +96,12 @@ def lines(derivation) -> list[tuple[int, str, str]]:
     v, root = derivation.variable, derivation.root
     out = [(0, f"d/d{v} {shown(root.node)}", "")]
     result = to_text(root.result)
-    out.append((0, f"= {formula_text(root, v)}", rule_text(root)))
+    formula = formula_text(root, v)
+    out.append((0, f"= {formula}", rule_text(root)))
     if root.steps:
         _children(root, v, 2, "", out)
+        out.append((0, f"= {result}", ""))
+    elif result != formula:                 # x*x: x + x, then 2*x
         out.append((0, f"= {result}", ""))
     simplified = to_text(derivation.simplified)
     if simplified != result:
