@@ -71,7 +71,9 @@ def read_claim(claim: str, expr: Expr) -> Expr:
             name = node.kw["name"]
             raise BindError(f"the claim uses '{name}', which is not a variable of {expr.source}", node.span,
                             source=claim, where="--claim", name=name,
-                            hint=f"the expression's variables are {', '.join(expr.variables())}"
+                            hint=f"{name} is a step of the program: a claim is written in the variables, "
+                                 f"{', '.join(expr.variables())}" if name in (getattr(expr, "program", None) or {}) else
+                            f"the expression's variables are {', '.join(expr.variables())}"
                             if known else "the expression has no variables: its derivative is 0")
     return parsed
 

@@ -164,3 +164,8 @@ def test_an_array_claim_is_an_error_with_a_caret(cli):
     assert r.code == 2 and "in --claim:" in r.err and "^" in r.err
     r = cli("diff", "sum(x^2)", "--claim", "2*x")
     assert r.code == 2 and "--claim is for scalar expressions" in r.err
+
+
+def test_a_claim_that_names_a_step_says_to_write_it_in_the_variables(cli):
+    r = cli("diff", "y = x^2; sin(y)", "--claim", "2*x*cos(y)")
+    assert r.code == 2 and "y is a step of the program: a claim is written in the variables, x" in r.err
