@@ -201,3 +201,8 @@ def test_bad_input_is_exit_2_with_a_message(cli, args, message):
 def test_a_step_that_combines_its_terms_ends_in_the_derivative(cli):
     out = cli("diff", "x*x", "--steps").out.splitlines()
     assert out == ["d/dx (x*x)", "= x + x   product rule", "= 2*x"]
+
+
+def test_latex_writes_greek_variables_and_the_let_as_mathematics(cli):
+    out = cli("diff", "sin(alpha^2)", "--steps", "-f", "latex").out
+    assert "\\frac{d}{d\\alpha}" in out and "\\text{chain rule (sine rule), let } u = \\alpha^{2}" in out

@@ -223,11 +223,11 @@ def steps_latex(derivations) -> str:
     partial = len(derivations) > 1
     rows = [] if derivations else ["0"]
     for d in derivations:
-        v = d.variable
+        v = sp.latex(sp.Symbol(d.variable))         # alpha: \\alpha, x1: x_{1}
         op = (f"\\frac{{\\partial}}{{\\partial {v}}}" if partial else f"\\frac{{d}}{{d{v}}}")
         root = d.root
         rows.append(f"{op} {paren(sp, root.value)} &= {_formula_latex(sp, root, op)} "
-                    f"&& \\text{{{tex_text(rule_text(root))}}}")
+                    f"&& {_rule_latex(sp, root)}")
         _latex_children(sp, root, op, 1, "", rows)
         if root.steps:
             rows.append(f"&= {sp.latex(root.result)}")
@@ -241,7 +241,7 @@ def _latex_children(sp, step, op: str, depth: int, prefix: str, rows: list) -> N
         number = f"{prefix}{k}."
         pad = "\\quad " * depth
         rows.append(f"&{pad}\\text{{{number}}}\\ {op} {paren(sp, child.value)} = {_formula_latex(sp, child, op)} "
-                    f"&& \\text{{{tex_text(rule_text(child))}}}")
+                    f"&& {_rule_latex(sp, child)}")
         if child.steps:
             _latex_children(sp, child, op, depth + 1, number, rows)
             rows.append(f"&{pad}\\quad = {sp.latex(child.result)}")
@@ -293,7 +293,18 @@ def _over_square(step, term, printed, over) -> str:
 
 def _d_latex(op: str, name: str) -> str:
     """du/dx in LaTeX, as the operator op is written (d or partial)."""
+    from gradcli.check.tree import sympy
+    sp = sympy()
+    name = sp.latex(sp.Symbol(name))
     return op.replace("{d}", f"{{d{name}}}").replace("{\\partial}", f"{{\\partial {name}}}")
+
+
+def _rule_latex(sp, step) -> str:
+    """The rule in words, and a chain rule's let u = ... as mathematics."""
+    if step.rule != "chain rule":
+        return f"\\text{{{tex_text(step.rule)}}}"
+    name, inner = step.let
+    return f"\\text{{chain rule ({tex_text(step.outer)}), let }} {name} = {sp.latex(_value_of(step, inner))}"
 
 
 def _value_of(step, node):
