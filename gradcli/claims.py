@@ -131,23 +131,19 @@ def _verdict(expr: Expr, claimed_expr: Expr, claim: str, variable: str, symbols:
     function = node_values(expr, env, sp)[expr.id][()]
     shown, formulas = to_text(derivative), (function, claimed, derivative)
     points = _points(symbols, [function, expected, claimed])
-    difference = _difference(sp, claimed - expected)
-    if difference is not None and difference.is_number and difference != 0 and points:
-        # a constant off (2*x + 1e-300): wrong everywhere, however small
-        p = points[0]
-        return Verdict(expr.source, variable, claim, False, "not equal", shown, {str(k): float(v) for k, v in p.items()},
-                       evaluate_at(claimed, p), evaluate_at(expected, p),
-                       _mistake(expr, variable, symbols, steps, points, [evaluate_at(claimed, q) for q in points],
-                                [evaluate_at(expected, q) for q in points])), formulas
     if not points:             # defined nowhere we looked: only SymPy can say
-        same = sp.simplify(claimed - expected) == 0
-        return Verdict(expr.source, variable, claim, bool(same), "symbolically equal" if same else
+        same = _zero(sp, claimed - expected)
+        return Verdict(expr.source, variable, claim, same, "symbolically equal" if same else
                        "not equal (SymPy's word: no point tried is in the domain)", shown), formulas
     pairs = [(evaluate_at(claimed, p), evaluate_at(expected, p)) for p in points]
     wrong = next((k for k, (c, e) in enumerate(pairs) if not _close(c, e)), None)
-    if wrong is None:           # how: whether SymPy also shows it, asked under its own deadline
-        return Verdict(expr.source, variable, claim, True, f"equal at {len(points)} random points in [-{SCALES[-1]:g}, "
-                       f"{SCALES[-1]:g}] (SymPy did not show it)", shown), formulas
+    if wrong is None:
+        difference = _difference(sp, claimed - expected)
+        if difference is None or not difference.is_number or difference == 0:
+            # how: whether SymPy also shows it, asked under its own deadline (check_claim)
+            return Verdict(expr.source, variable, claim, True, f"equal at {len(points)} random points in "
+                           f"[-{SCALES[-1]:g}, {SCALES[-1]:g}] (SymPy did not show it)", shown), formulas
+        wrong = 0               # a constant off (2*x + 1e-300): wrong everywhere, however small
     point = {str(s): float(v) for s, v in points[wrong].items()}
     claimed_values = [c for c, _ in pairs]
     mistake = _mistake(expr, variable, symbols, steps, points, claimed_values, [e for _, e in pairs])
@@ -174,21 +170,24 @@ def _near(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
+SIMPLIFY = 2.0          # seconds SymPy may take to simplify a claim's difference (then: it cannot tell)
+
+
 def _difference(sp, e):
-    """e simplified, or None when SymPy cannot (a difference it shows to be a nonzero number is a
-    wrong claim, however small)."""
+    """e simplified, or None when SymPy cannot, within SIMPLIFY seconds (a difference it shows to
+    be a nonzero number is a wrong claim, however small)."""
+    from gradcli.check.deadline import CheckTimeout, deadline
     try:
-        return sp.simplify(e)
-    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        with deadline(SIMPLIFY):
+            return sp.simplify(e)
+    except (CheckTimeout, TypeError, ValueError, NotImplementedError, RecursionError):
         return None
 
 
 def _zero(sp, e) -> bool:
     """Whether SymPy shows e is 0 (False also when it cannot tell)."""
-    try:
-        return sp.simplify(e) == 0
-    except (TypeError, ValueError, NotImplementedError, RecursionError):
-        return False
+    d = _difference(sp, e)
+    return d is not None and d == 0
 
 
 def _points(symbols: dict, exprs: list) -> list[dict]:

@@ -81,6 +81,14 @@ class GradOutputError(GradcliError, RuntimeError):
     kind = "grad"
 
 
+def position(source: str, start: int) -> str:
+    """Where a position is, in words: column 12, or line 2, column 1 in a program of lines."""
+    column = start - (source.rfind("\n", 0, start) + 1) + 1
+    if "\n" not in source.rstrip("\n"):
+        return f"column {column}"
+    return f"line {source.count(chr(10), 0, start) + 1}, column {column}"
+
+
 def caret_lines(source: str, span: Span) -> list[str]:
     """The source (or a window of it, if long) with a caret line under the span; of a program
     of several lines, the line the span starts on, named by its number."""

@@ -13,7 +13,7 @@ import numpy as np
 from gradcli.binding import bind, differentiated, finite, overflows
 from gradcli.engine.backward import backprop, gradients
 from gradcli.graph import no_grad, quiet
-from gradcli.errors import BindError, GradOutputError, Span
+from gradcli.errors import BindError, GradOutputError, Span, position
 from gradcli.forward import forward, gradient_paths
 from gradcli.lang.expr import Expr, paused_gc
 from gradcli.lang.parser import parse
@@ -174,7 +174,8 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
         data = root.data if record else root
         notes = [] if finite(data) else _first_not_finite(nodes, bound, run if record else None)
         if run.cautions:
-            notes[:0] = [Note(f"{message}, at '{node.excerpt(60)}' (column {node.span.start + 1})", node.span)
+            notes[:0] = [Note(f"{message}, at '{node.excerpt(60)}' ({position(node.source, node.span.start)})",
+                              node.span)
                          for node, message in run.cautions]
         grads = seed = None
         if grad:
@@ -290,7 +291,7 @@ def numeric_notes(nodes: list[Expr], data: list) -> list[Note]:
     for node, d in zip(nodes, data):
         if node.args and not finite(d):
             text = node.text if len(node.text) <= 60 else node.text[:57] + "..."
-            return [Note(f"{_kind(d)} first appears in '{text}' (column {node.span.start + 1})", node.span)]
+            return [Note(f"{_kind(d)} first appears in '{text}' ({position(node.source, node.span.start)})", node.span)]
     return []
 
 

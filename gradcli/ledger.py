@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli.engine.ledger import FD_ELEMENTS, Ledger, Step, _edges, atomic, substitute  # noqa: F401
+from gradcli.engine.ledger import FD_ELEMENTS, Ledger, Step, _edges, atomic
 
 TEXT = 120                      # characters of a node's text the ledger keeps
 
@@ -36,6 +36,7 @@ def explain(source, values: dict | None = None, *, wrt=None, grad_output=None, *
 
 def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
     from gradcli.binding import bind, differentiated, finite, overflows
+    from gradcli.errors import position
     from gradcli.evaluation import Note, _leaf_grads, _plain, _seed, _through_expression, numeric_notes
     from gradcli.forward import forward, gradient_paths
     from gradcli.graph import quiet
@@ -55,7 +56,8 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
         notes = [Note(message) for message in overflows(values, bound)]
         if not finite(data):
             notes += numeric_notes(nodes, [values_of[n.id] for n in nodes])
-        notes += [Note(f"{message}, at '{node.excerpt(60)}' (column {node.span.start + 1})", node.span)
+        notes += [Note(f"{message}, at '{node.excerpt(60)}' ({position(node.source, node.span.start)})",
+                       node.span)
                   for node, message in run.cautions]
         # at a kink the gradient is a convention, and a finite difference straddles it: no estimate of it
         notes += [Note(f"not differentiable here: {convention}, at '{node.excerpt(60)}'; the finite difference "

@@ -284,3 +284,17 @@ def test_a_complex_constant_is_left_to_sympy(cli):
     assert check["status"] == "skipped" and "complex constant" in check["reason"]
     check = cli("eval", "x*sqrt(-2)", "--x", "1", "-f", "json").json["check"]
     assert check["method"] == "sympy" and check["status"] == "nondifferentiable"
+
+
+def test_a_deadline_inside_another_leaves_the_outer_one_running():
+    import time as clock
+
+    from gradcli.check.deadline import CheckTimeout, deadline
+    started = clock.monotonic()
+    with pytest.raises(CheckTimeout):
+        with deadline(0.3):
+            with deadline(5):               # shorter than 5 s: the outer one's 0.3 s holds
+                pass
+            while True:                     # the outer deadline still fires after the inner one ends
+                clock.sleep(0.01)
+    assert clock.monotonic() - started < 3

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import gradcli
 import terminal
 from gradcli.errors import BindError, GradOutputError
-from gradcli.ledger import FD_ELEMENTS, atomic, explain, substitute
+from gradcli.engine.ledger import FD_ELEMENTS, atomic, substitute
+from gradcli.ledger import explain
 from terminal import cut_numbers, has_escape_codes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

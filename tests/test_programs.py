@@ -272,3 +272,28 @@ def test_mermaid_labels_escape_comparisons(cli):
 def test_the_chain_rules_let_never_takes_a_steps_name(cli):
     out = cli("diff", "u = x^2; sin(cos(x))*u", "--steps").out
     assert "let v = cos(x)" in out and "let u" not in out
+
+
+@pytest.mark.parametrize("program, value", [
+    ("a = x*2; g(t) = t^2; f(t) = g(a) + t; f(x)", 10.5),      # a call inside a body, of a name in scope
+    ("y = x + 1; g(t) = t^2; f(t) = g(x) + t; f(y)", 4.75),
+    ("g(t) = t + 1; f(t) = g(2) * g(t); f(x) + g(2)", 10.5),
+])
+def test_a_call_inside_a_body_computes_what_it_spells_out(program, value):
+    assert evaluate(program, {"x": 1.5}).value == value
+
+
+def test_a_definition_never_called_costs_nothing_and_a_long_body_is_read_in_linear_time():
+    doubling = "\n".join(f"f{i}(x) = f{i - 1}(x*2) + f{i - 1}(x*3)" for i in range(1, 40))
+    assert parse("f0(x) = x + 1\n" + doubling + "\na").sexpr() == "a"       # defined, never called
+    long = parse("f(t) = " + " + ".join(f"t*{i}" for i in range(3000)) + "; f(x)")
+    assert len(long.nodes()) > 6000 and long.text.endswith("…") and len(long.text) < 300
+
+
+def test_an_index_of_a_parameter_keeps_the_argument_together():
+    assert [n.text for n in parse("f(t) = t[0]*2; f(a + b)").nodes() if n.args][-1] == "(a + b)[0]*2"
+
+
+def test_a_warning_in_a_program_of_lines_names_its_line(cli):
+    r = cli("eval", "y = x + 1\nz = log(y - 5)\nz", "--x", "1", "--no-check")
+    assert "warning: nan first appears in 'log(y - 5)' (line 2, column 5)" in r.err

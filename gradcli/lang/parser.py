@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from gradcli.errors import ParseError, Span, close_matches
+from gradcli.errors import ParseError, Span, close_matches, position
 from gradcli.lang.expr import Builder, Expr, paused_gc
 from gradcli.lang.lexer import NEWLINE, Token, tokenize
 from gradcli.ops import CONST, CONSTANTS, NUM, OPS, TABLE, VAR, Infix, Postfix, Prefix, functions
@@ -15,7 +15,8 @@ from gradcli.ops.schema import AXIS, FLAG, INTEGER, NUMBER_KW, SHAPE
 
 MAX_DEPTH = 1000          # nesting levels: parentheses, brackets, calls, right-associative ^ chains
 MAX_LENGTH = 2_000_000    # characters in one expression
-MAX_NODES = 1_000_000     # nodes a program may make by inlining its functions' calls
+MAX_NODES = 200_000       # nodes a program's calls may make by inlining its functions' bodies
+DISPLAY = 240             # characters of a body a call's node shows with its arguments (then …)
 SEPARATORS = frozenset({";", NEWLINE})      # between a program's statements
 
 
@@ -85,6 +86,8 @@ class Parser:
         self._called: set[int] = set()           # nodes labelled by a call (a step's name replaces it)
         self._call_spans: dict[int, Span] = {}   # of a call inside a body: its span, labelled once its arguments are known
         self.defining_call = False              # reading a body for a call
+        self.reading = False                    # reading a definition's body for its errors alone
+        self.inlined = 0                        # nodes the calls have made
         self._shown: dict[int, tuple] = {}      # nodes calls made, to show with their arguments (show_arguments)
         self._labels: dict[int, tuple] = {}     # calls inside bodies, to label with their arguments
 
@@ -204,9 +207,7 @@ class Parser:
 
     def at(self, start: int) -> str:
         """Where a position is, for a hint: column 12, or line 2, column 1 in a program of lines."""
-        line = self.source.count("\n", 0, start)
-        column = start - (self.source.rfind("\n", 0, start) + 1) + 1
-        return f"line {line + 1}, column {column}" if "\n" in self.source.rstrip("\n") else f"column {column}"
+        return position(self.source, start)
 
     def check_name(self, tok: Token, what: str) -> None:
         """A name a statement defines is new: no function, constant, or name defined before."""
@@ -266,14 +267,15 @@ class Parser:
                              self.peek())
         text = f"{name_tok.text}({', '.join(params)})"
         defn = Definition(name_tok.text, params, self.pos, name_tok.span, dict(self.leaves), text)
-        build, leaves = self.build, self.leaves
+        build, leaves, reading = self.build, self.leaves, self.reading
         self.build = scratch = Builder(self.source, first=1 << 40)
+        self.reading = True                         # calls in it are checked, not inlined (nothing is cached)
         self.leaves = {**defn.scope, **{p: scratch.make(VAR, (), name_tok.span, name=p) for p in params}}
         self.defining = name_tok.text
         try:
             _, span = self.expr_bp(0)
         finally:
-            self.build, self.leaves, self.defining = build, leaves, None
+            self.build, self.leaves, self.defining, self.reading = build, leaves, None, reading
         self.functions[name_tok.text] = defn
         return None, Span(name_tok.start, span.end)
 
@@ -286,14 +288,16 @@ class Parser:
         if len(args) != n:
             raise self.error(f"{defn.name}() takes {n} argument{'s' * (n != 1)}, got {len(args)}", span,
                              hint=f"it is defined as {defn.text} = ... ({self.at(defn.span.start)})")
+        if self.reading:                # a definition read for its errors: the call stands for its value
+            return self.build.make(VAR, (), span, name=f"{defn.name}()"), span
         key = (defn.name, *[a.id for a, _ in args])
         node = self.calls.get(key)
         if node is not None:
             return node, span
-        if len(self.build.table) > MAX_NODES:
+        if self.inlined > MAX_NODES:
             raise self.error(f"the program's calls make more than {MAX_NODES:,} nodes", span,
                              hint="a function that calls another twice doubles with each level")
-        before = len(self.build.table) + self.build.first
+        before, counted = len(self.build.table) + self.build.first, self.inlined
         pos, leaves, outer = self.pos, self.leaves, self.defining_call
         self.leaves = {**defn.scope, **{p: a for p, (a, _) in zip(defn.params, args)}}
         self.pos, self.defining_call = defn.start, True
@@ -302,6 +306,8 @@ class Parser:
         finally:
             self.pos, self.leaves, self.defining_call = pos, leaves, outer
         self.calls[key] = node
+        made = len(self.build.table) + self.build.first - before
+        self.inlined += made - (self.inlined - counted)      # the nodes inner calls made are counted already
         self.show_arguments(defn, [a for a, _ in args], before)
         if node.args and node.id >= before:         # made by this call: it is the call's group
             node.label = self.source[span.start:span.end] if span.end - span.start <= 60 else defn.text
@@ -462,9 +468,13 @@ class Parser:
                 self._labels[node.id] = (node, span, bound)
         if self.defining_call:
             return
-        for node_id in sorted(self._shown):
+        for node_id in sorted(self._shown):       # each at most DISPLAY characters: linear in the body
             node, bound = self._shown[node_id]
-            node.display = self.substituted(node.span, bound)
+            span = node.span
+            if span.end - span.start > DISPLAY:
+                node.display = self.substituted(Span(span.start, span.start + DISPLAY), bound) + "…"
+            else:
+                node.display = self.substituted(span, bound)
         for node, span, bound in self._labels.values():
             if node.id in self._called:                     # (not since named by a step)
                 node.label = self.substituted(span, bound)
@@ -484,8 +494,8 @@ class Parser:
             if tok.kind == "name" and tok.text in bound and tokens[k + 1].text != "(":
                 arg = bound[tok.text]
                 text = getattr(arg, "label", None) or arg.text
-                left = _around(tokens, k - 1, start, before=True) if tok.start > start else -1
-                right = _around(tokens, k + 1, end, before=False) if tok.end < end else -1
+                left = _around(tokens, k - 1, before=True) if tok.start > start else -1
+                right = _around(tokens, k + 1, before=False) if tok.end < end else -1
                 if getattr(arg, "label", None) is None and _binding(arg) <= max(left, right):
                     text = f"({text})"
                 out += [source[pos:tok.start], text]
@@ -809,10 +819,12 @@ def _binding(node: Expr) -> int:
     return ATOM
 
 
-def _around(tokens: list, k: int, edge: int, before: bool) -> int:
-    """The binding power of the operator next to an argument (token k, inside the span up to
-    edge): -1 beside a bracket or a comma (nothing to bind against)."""
+def _around(tokens: list, k: int, before: bool) -> int:
+    """The binding power of the operator next to an argument (token k): -1 beside a bracket or
+    a comma (nothing to bind against)."""
     tok = tokens[k]
+    if not before and tok.text == "[" and tok.kind == "op":
+        return POSTFIX["["][1]                  # t[0]: an index binds tightest
     if tok.kind != "op" or tok.text in ("(", ")", ",", "[", "]", ";"):
         return -1
     if before and tok.text in PREFIX and (k == 0 or tokens[k - 1].kind == "op" and
