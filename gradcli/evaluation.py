@@ -174,9 +174,7 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
         data = root.data if record else root
         notes = [] if finite(data) else _first_not_finite(nodes, bound, run if record else None)
         if run.cautions:
-            notes[:0] = [Note(f"{message}, at '{node.excerpt(60)}' ({position(node.source, node.span.start)})",
-                              node.span)
-                         for node, message in run.cautions]
+            notes[:0] = caution_notes(run.cautions)
         grads = seed = None
         if grad:
             seed = _seed(data, expr, grad_output)
@@ -184,15 +182,29 @@ def _evaluate(expr: Expr, values: dict, wrt, grad_output, grad: bool, retain_gra
             start = ones if seed is None else seed
             found = _through_tensors(run, nodes, leaves, retain_grad, start) if record else \
                 _through_expression(run, nodes, needs, start)
-            noted = len(notes)
-            grads = _leaf_grads(wrt_names, bound, found, notes)
-            if len(notes) > noted:         # a gradient is not finite: a where's branch not taken?
-                from gradcli.traps import find
-                notes.extend(Note(t.message, t.node.span, t.record()) for t in find(nodes, bound, wrt_names))
+            grads = leaf_gradients(wrt_names, bound, found, notes, nodes)
     return Result(expr=expr, value=_plain(data), grad=grads, values=bound, variables=names, wrt=wrt_names,
                   notes=notes, seed=seed, nodes=nodes,
                   tensors=[run.values[n.id] for n in nodes] if record else None,
                   options=(wrt, grad_output, grad), kinks=run.kinks)
+
+
+def caution_notes(cautions: list) -> list[Note]:
+    """The forward pass's cautions (an IEEE result rather than an answer: a singular matrix) as
+    notes that name the node and where it is."""
+    return [Note(f"{message}, at '{node.excerpt(60)}' ({position(node.source, node.span.start)})", node.span)
+            for node, message in cautions]
+
+
+def leaf_gradients(wrt_names: list, bound: dict, found: dict, notes: list, nodes: list) -> dict:
+    """The variables' gradients from a backward pass's; each one not finite is noted, with the
+    where whose branch not taken made it nan, if one did (traps.py)."""
+    noted = len(notes)
+    grads = _leaf_grads(wrt_names, bound, found, notes)
+    if len(notes) > noted:
+        from gradcli.traps import find
+        notes.extend(Note(t.message, t.node.span, t.record()) for t in find(nodes, bound, wrt_names))
+    return grads
 
 
 def _through_expression(run, nodes: list[Expr], needs: set, seed, observe=None) -> dict:

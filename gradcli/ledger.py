@@ -36,8 +36,8 @@ def explain(source, values: dict | None = None, *, wrt=None, grad_output=None, *
 
 def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
     from gradcli.binding import bind, differentiated, finite, overflows
-    from gradcli.errors import position
-    from gradcli.evaluation import Note, _leaf_grads, _plain, _seed, _through_expression, numeric_notes
+    from gradcli.evaluation import (Note, _plain, _seed, _through_expression, caution_notes, leaf_gradients,
+                                    numeric_notes)
     from gradcli.forward import forward, gradient_paths
     from gradcli.graph import quiet
 
@@ -56,17 +56,11 @@ def _explain(expr, values: dict, wrt, grad_output) -> Ledger:
         notes = [Note(message) for message in overflows(values, bound)]
         if not finite(data):
             notes += numeric_notes(nodes, [values_of[n.id] for n in nodes])
-        notes += [Note(f"{message}, at '{node.excerpt(60)}' ({position(node.source, node.span.start)})",
-                       node.span)
-                  for node, message in run.cautions]
+        notes += caution_notes(run.cautions)
         # at a kink the gradient is a convention, and a finite difference straddles it: no estimate of it
         notes += [Note(f"not differentiable here: {convention}, at '{node.excerpt(60)}'; the finite difference "
                        "beside its gradient averages the two sides", node.span) for node, convention in run.kinks]
-        noted = len(notes)
-        grads = _leaf_grads(wrt_names, bound, found, notes)
-        if len(notes) > noted:         # a gradient is not finite: a where's branch not taken? (as evaluate)
-            from gradcli.traps import find
-            notes.extend(Note(t.message, t.node.span, t.record()) for t in find(nodes, bound, wrt_names))
+        grads = leaf_gradients(wrt_names, bound, found, notes, nodes)
         index = {node: i for i, node in enumerate(nodes)}
         forward_rows = [Step(i, _name(node), excerpt(node), node.op.symbol, [index[a] for a in node.args],
                              _plain(values_of[node.id]), _ref(node)) for i, node in enumerate(nodes)]
