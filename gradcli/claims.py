@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from gradcli.check import precise
-from gradcli.check.printer import to_text
+from gradcli.render.formulas import to_text
 from gradcli.check.tree import node_values, sympy, to_tree
 from gradcli.errors import BindError, GradcliError, ParseError
 from gradcli.lang.expr import Expr

@@ -1,6 +1,6 @@
 """Results that stay symbolic: an expression with free variables (its value and gradients as
 formulas, the bound values substituted), and `gradcli diff`'s simplified derivatives. SymPy, built
-from gradcli's own graph (check/tree.py) and printed back as gradcli syntax (check/printer.py)."""
+from gradcli's own graph (check/tree.py) and printed back as gradcli syntax (render/formulas.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ import numpy as np
 from gradcli.binding import check_names, differentiated
 from gradcli.check.deadline import CheckTimeout, deadline
 from gradcli.check.policy import DEFAULT
-from gradcli.check.printer import latex_array, text_array, to_text
+from gradcli.render.formulas import latex_array, text_array, to_text
 from gradcli.check.tree import diff, each, element_symbols, number, scalar_output, sympy, to_sympy
 from gradcli.errors import BindError, GradcliError
 from gradcli.lang.expr import Expr

@@ -230,3 +230,15 @@ def test_a_closed_pipe_exits_0_in_every_format(tmp_path):
 def test_a_points_row_with_a_missing_field_names_its_line(cli):
     r = cli("eval", "a*b", "--points", "-", stdin="a,b\n1,2\n3\n")
     assert r.code == 2 and "line 3" in r.err and "usecols" not in r.err
+
+
+def test_a_signal_that_lands_where_python_cannot_raise_it_comes_again():
+    """A Ctrl-C inside a callback of the import system's locks is 'ignored' by Python, with a
+    traceback; gradcli's hook sends it again, so it stops the run as any other."""
+    import subprocess
+    import sys
+    code = ("import time\nfrom gradcli.cli import interrupts\ninterrupts.install()\n"
+            "class A:\n    def __del__(self):\n        raise KeyboardInterrupt()\n"
+            "A()\ntry:\n    time.sleep(30)\n    print('not stopped')\nexcept KeyboardInterrupt:\n    print('stopped')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout == "stopped\n" and "Traceback" not in r.stderr and "ignored" not in r.stderr

@@ -3,7 +3,7 @@ parses back; the no-check path never imports SymPy."""
 import pytest
 
 import gradcli
-from gradcli.check.printer import to_text
+from gradcli.render.formulas import to_text
 from gradcli.check.tree import sympy
 from gradcli.symbolic import symbolic_evaluate
 

@@ -2,7 +2,7 @@
 
 SymEngine (check/symengine_tree.py) builds, differentiates and evaluates in C++: about a thousand
 times SymPy's pace, and (numpy loaded) `import symengine` adds a fifth of numpy's import. SymPy (tree.py,
-precise.py, printer.py) does what SymEngine cannot do exactly: derivatives of abs, sign,
+precise.py, render/formulas.py) does what SymEngine cannot do exactly: derivatives of abs, sign,
 heaviside, max and min (the rows with `symengine=False`), exact powers it would evaluate digit by
 digit, and anything whose SymEngine derivative is left unevaluated. With `--check-with auto` an
 expression goes to SymEngine unless it needs SymPy; `symengine` or `sympy` ask for one of them.
@@ -28,9 +28,10 @@ class Backend(NamedTuple):
 
 @lru_cache(maxsize=None)
 def _sympy_backend() -> Backend:
-    from gradcli.check import precise, printer, tree
+    from gradcli.check import precise, tree
+    from gradcli.render import formulas
     return Backend("sympy", tree.sympy, precise.point_of, precise.evaluate_at, precise.confirm,
-                   printer.to_text, lambda d: True)
+                   formulas.to_text, lambda d: True)
 
 
 @lru_cache(maxsize=None)

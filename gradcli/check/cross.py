@@ -9,7 +9,7 @@ from gradcli.check.backend import NOT_EXACT, Unsupported, backends
 from gradcli.check.deadline import CheckTimeout, deadline
 from gradcli.check.finite import finite_difference_check
 from gradcli.check.policy import DEFAULT, EXACT, Check, skipped
-from gradcli.check.printer import text_array
+from gradcli.render.formulas import text_array
 from gradcli.check.tree import diff, element_symbols, scalar_output, to_tree
 from gradcli.check.verdict import agrees, all_finite, compare
 

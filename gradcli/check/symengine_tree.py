@@ -13,7 +13,7 @@ import math
 from decimal import Decimal
 
 from gradcli.check.policy import settled
-from gradcli.check.printer import every_digit
+from gradcli.render.formulas import every_digit
 
 BITS = 100                  # MPFR precision of the values at the point: about 30 decimal digits
 

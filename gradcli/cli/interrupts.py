@@ -8,6 +8,7 @@ then stops at once. A command that writes records says, through `report`, how ma
 """
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 from contextlib import contextmanager
@@ -33,12 +34,25 @@ def _raise(signum, frame):
 
 
 def install() -> None:
-    """Our handlers for SIGINT and SIGTERM (main thread only, as Python requires)."""
+    """Our handlers for SIGINT and SIGTERM (main thread only, as Python requires), and a hook for
+    a signal whose exception lands where Python cannot raise it (a callback of the import
+    system's locks): instead of Python's "Exception ignored" report, the signal comes again."""
+    import sys
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, _raise)
     except ValueError:          # not the main thread: leave the signals to the caller
-        pass
+        return
+    default = sys.unraisablehook
+
+    def again(unraisable):
+        if isinstance(unraisable.exc_value, (KeyboardInterrupt, Terminated)):
+            # sent from another thread, so that it arrives once this hook has returned
+            sig = signal.SIGINT if isinstance(unraisable.exc_value, KeyboardInterrupt) else signal.SIGTERM
+            _thread.start_new_thread(os.kill, (os.getpid(), sig))
+            return
+        default(unraisable)
+    sys.unraisablehook = again
 
 
 def exit_quietly(code: int) -> None:

@@ -2,7 +2,7 @@
 likely mistake, wrapped as the steps are), JSON and LaTeX."""
 from __future__ import annotations
 
-from gradcli.check.tree import sympy
+from gradcli.render.formulas import sympy
 from gradcli.render.records import source_line
 from gradcli.render.steps import hanging, paren, shown_text, tex_text
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 
-from gradcli.check.printer import to_text
-from gradcli.check.tree import sympy
+from gradcli.render.formulas import sympy, to_text
 
 _PLAIN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9.]+)$")
 
@@ -293,7 +292,6 @@ def _over_square(step, term, printed, over) -> str:
 
 def _d_latex(op: str, name: str) -> str:
     """du/dx in LaTeX, as the operator op is written (d or partial)."""
-    from gradcli.check.tree import sympy
     sp = sympy()
     name = sp.latex(sp.Symbol(name))
     return op.replace("{d}", f"{{d{name}}}").replace("{\\partial}", f"{{\\partial {name}}}")
