@@ -196,11 +196,11 @@ def derive_all(expr: Expr, variable: str, symbols: dict, mistake: tuple | None =
             name = let_name(taken)
             u = sp.Symbol(name, real=True)
             at_u = partial(op, i, [u if j == i else a for j, a in enumerate(args)], node.kw)
-            rule, outer, let = "chain rule", rule_of(op, varying), (name, node.args[i])
+            rule, outer, let = "chain rule", op.rule_of(varying), (name, node.args[i])
             children = [made[node.args[i].id]]
             terms = [(at_u, name)]
         else:
-            rule = rule_of(op, varying)
+            rule = op.rule_of(varying)
             children = [made[node.args[i].id] for i in varying if not bare[i]]
             terms = [(factors[i], None if bare[i] else node.args[i]) for i in varying]
         parts = [factors[i] * made[node.args[i].id].result for i in varying]
@@ -213,14 +213,6 @@ def derive_all(expr: Expr, variable: str, symbols: dict, mistake: tuple | None =
         step.value = values[node_id]
     _rename_lets(made[expr.id], taken)
     return made
-
-
-def rule_of(op, varying: list) -> str:
-    """The row's rule; a power u^v is the power rule in its base, the exponential rule in its
-    exponent (2^x, e^x), and the general power rule in both (x^x)."""
-    if op.rule == "power rule" and op.arity == 2:
-        return {(0,): "power rule", (1,): "exponential rule"}.get(tuple(varying), "general power rule")
-    return op.rule
 
 
 def let_name(taken) -> str:

@@ -8,6 +8,7 @@ NAME=VALUE; `split_args` tells them apart from a command's own options.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -197,12 +198,10 @@ COMMANDS = {c.name: c for c in [
 HELP_FLAGS = ("-h", "--help")
 
 
-MAYBE = "maybe"          # takes_value's mark of an option whose value may be left out
-
-
 def takes_value(command: Command) -> dict:
-    """Every spelling of the command's own options -> whether it takes a value (MAYBE: it may)."""
-    out = {flag: MAYBE if o.bare else not o.is_flag for o in command.options for flag in o.all_flags}
+    """Every spelling of the command's own options -> whether it takes a value, or (a str) the
+    value it takes when written alone (--retain-grad: "*")."""
+    out = {flag: o.bare or not o.is_flag for o in command.options for flag in o.all_flags}
     out.update({flag: False for flag in HELP_FLAGS})
     return out
 
@@ -236,14 +235,14 @@ def split_args(args: list[str], own: dict, positional_bindings: bool, command: s
         if word == "--":
             positional.extend(words[i:])
             break
-        if name in own and own[name] == MAYBE and not eq:                  # --retain-grad [y,z]
+        if name in own and type(own[name]) is str and not eq:             # --retain-grad [y,z]
             following = words[i] if i < len(words) else None
             if following is not None and _NAMES.fullmatch(following) and (
                     positional or any(not w.startswith("-") for w in words[i + 1:])):
                 mine += [word, following]
                 i += 1
             else:
-                mine.append(f"{name}={_bare(name, own)}")
+                mine.append(f"{name}={own[name]}")
         elif name in own and (name.startswith("--") or not eq):            # --format json, --tree, -f json
             mine.append(word)
             if own[name] and not eq and i < len(words):
@@ -266,12 +265,7 @@ def split_args(args: list[str], own: dict, positional_bindings: bool, command: s
     return mine, positional, bindings
 
 
-_NAMES = __import__("re").compile(r"[A-Za-z_]\w*(?:,[A-Za-z_]\w*)*")
-
-
-def _bare(flag: str, own: dict) -> str:
-    """The value an option takes when written alone."""
-    return next(o.bare for c in COMMANDS.values() for o in c.options if flag in o.all_flags and o.bare)
+_NAMES = re.compile(r"[A-Za-z_]\w*(?:,[A-Za-z_]\w*)*")
 
 
 def _names_a_binding(word: str) -> bool:

@@ -21,11 +21,6 @@ FREED = ("Trying to backward through the graph a second time (or directly access
          "graph a second time.")
 
 
-def input_grad(op, i: int, g, ans, inputs, attrs: dict, shape: tuple):
-    """The gradient flowing to input i of one op: its VJP rule, summed back to the input's shape."""
-    return summed_to(op.vjp(i, g, ans, inputs, attrs), shape)
-
-
 def summed_to(gi, shape: tuple):
     """A VJP rule's result summed over the axes broadcasting added, back to the input's shape."""
     return gi if getattr(gi, "shape", ()) == shape else F.sum_to(gi, shape=shape)
@@ -42,7 +37,7 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Containe
     itself a graph (create_graph); otherwise on plain arrays, where F is numpy.
     observe(node, i, input, upstream, raw, contribution, accumulated) is told of every edge as
     it is passed: the node's gradient, what input i's VJP rule gave, that summed back to the
-    input's shape (what is added), and the input's running total after the addition (explain.py
+    input's shape (what is added), and the input's running total after the addition (ledger.py
     writes its ledger from this; None costs nothing).
     """
     pending = {order[-1]: seed}
@@ -60,15 +55,11 @@ def backprop(order: Sequence[Hashable], seed, *, step: Callable, needs: Containe
                 for i, x in (enumerate(inputs) if not op.stops else
                              [(i, x) for i, x in enumerate(inputs) if op.flows(i)]):   # a < b: none to a, b
                     if x in needs:
-                        if observe is None:
-                            gi = input_grad(op, i, g, ans, values, attrs, shapes[i])
-                            prev = pending.get(x)
-                            pending[x] = gi if prev is None else prev + gi
-                        else:           # the same steps, each told to the observer
-                            raw = op.vjp(i, g, ans, values, attrs)
-                            gi = summed_to(raw, shapes[i])
-                            prev = pending.get(x)
-                            pending[x] = gi if prev is None else prev + gi
+                        raw = op.vjp(i, g, ans, values, attrs)
+                        gi = summed_to(raw, shapes[i])
+                        prev = pending.get(x)
+                        pending[x] = gi if prev is None else prev + gi
+                        if observe is not None:
                             observe(node, i, x, g, raw, gi, pending[x])
             if done is not None:
                 done(node)

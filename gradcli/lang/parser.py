@@ -1,6 +1,8 @@
 """The Pratt parser: tokens -> Expr. Binding powers and function names come from the op table."""
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import sys
 
@@ -90,6 +92,7 @@ class Parser:
         self.inlined = 0                        # nodes the calls have made
         self._shown: dict[int, tuple] = {}      # nodes calls made, to show with their arguments (show_arguments)
         self._labels: dict[int, tuple] = {}     # calls inside bodies, to label with their arguments
+        self._starts: list[int] | None = None   # the tokens' starts, for a span's first token (bisect)
 
     # -- token helpers ---------------------------------------------------------
     def peek(self) -> Token:
@@ -457,7 +460,6 @@ class Parser:
         labelled so too (f(u) in g(u) = f(u)*2 called as g(a + b): f(a + b)). Each node is shown
         with the arguments of the innermost call that made it, once the outermost call is read
         (an argument's own text may come from an outer call), in the order the nodes were made."""
-        import itertools
         made = len(self.build.table) + self.build.first - before
         bound = {p: a for p, a in zip(defn.params, args)}
         for node in itertools.islice(reversed(self.build.table.values()), max(made, 0)):
@@ -482,8 +484,7 @@ class Parser:
 
     def substituted(self, span: Span, bound: dict) -> str:
         """The source text of span with each parameter in bound replaced by its argument's text."""
-        import bisect
-        if getattr(self, "_starts", None) is None:
+        if self._starts is None:
             self._starts = [t.start for t in self.tokens]
         tokens, source = self.tokens, self.source
         start, end = span.start, span.end

@@ -58,14 +58,16 @@ A row (`Op`) has these fields; the first six may be given by position, the rest 
              be two rows of one name; their kinds are in `keywords` (a static may also be
              given by its name)
     rule     the name of the rule the derivative follows, in words: "product rule", "sine rule",
-             "power rule" (pow: power, exponential or general form, as the derivation picks);
-             None for a row no gradient flows through
+             "power rule"; None for a row no gradient flows through
+    rules    where the rule's name depends on which inputs vary: a tuple of those inputs -> the
+             name (pow: {(1,): "exponential rule", (0, 1): "general power rule"}); read with
+             rule_of(varying)
     derivative  one text per input. Elementwise: the partial derivative of the output with
              respect to that input, a formula in gradcli's language in terms of x, y, z (the
              first, second, third input) and the row's keyword attrs (slope, lo, hi): mul
              ("y", "x"), sin ("cos(x)",); the steps of `gradcli diff --steps` and the explain
              command read it with the parser. Other rows: the VJP as display text in terms of g,
-             the upstream gradient: matmul ("g @ y'", "x' @ g"). None for an input no gradient
+             the upstream gradient: matmul ("g·yᵀ", "xᵀ·g"). None for an input no gradient
              flows to; a variadic row has one text, for every input
     pattern  the gradient's pattern at this gate, in words, where there is one a learner should
              hear ("add passes the gradient to both inputs unchanged")
@@ -162,7 +164,8 @@ class Op:
     many fields costs a millisecond to define, which every start-up would pay."""
     __slots__ = ("key", "syntax", "arity", "forward", "grads", "sympy", "symengine", "head", "precise", "symbol",
                  "grad_fn", "elementwise", "domain", "hint", "explain", "kink", "saves", "leaf", "keywords",
-                 "statics", "masks", "caution", "rule", "derivative", "pattern", "confusions", "stops", "watched", "variadic")
+                 "statics", "masks", "caution", "rule", "rules", "derivative", "pattern", "confusions", "stops",
+                 "watched", "variadic")
 
     def __init__(self, key: str, syntax, arity: int | None, forward: Callable | None, grads: tuple | Callable = (),
                  sympy: Callable | None = None, *, symengine: bool = True, head: str | None = None,
@@ -171,13 +174,14 @@ class Op:
                  kink: Kink | None = None, saves: str | tuple = "all", leaf: str | None = None,
                  keywords: dict | None = None, statics: tuple = (), masks: Callable | None = None,
                  caution: Caution | None = None, rule: str | None = None, derivative: tuple | None = None,
-                 pattern: str | None = None, confusions: tuple = ()):
+                 pattern: str | None = None, confusions: tuple = (), rules: dict | None = None):
         self.key, self.syntax, self.arity, self.forward, self.grads, self.sympy = key, syntax, arity, forward, grads, sympy
         self.symengine, self.head, self.precise, self.symbol, self.grad_fn = symengine, head, precise, symbol, grad_fn
         self.elementwise, self.domain, self.hint, self.explain, self.kink = elementwise, domain, hint, explain, kink
         self.saves, self.leaf, self.keywords, self.statics = saves, leaf, keywords, statics
         self.masks, self.caution = masks, caution
         self.rule, self.derivative, self.pattern, self.confusions = rule, derivative, pattern, confusions
+        self.rules = rules
         # variadic: one rule for every input (given argnum); stops: some input gets no gradient (a
         # rule of None). The hot loops ask these first.
         self.variadic = callable(grads)
@@ -200,6 +204,10 @@ class Op:
     def reads(self, i: int) -> str:
         """What the gradient of input i reads (see `saves`)."""
         return self.saves[i] if isinstance(self.saves, tuple) else self.saves
+
+    def rule_of(self, varying) -> str | None:
+        """The rule's name when the inputs `varying` (their indices) depend on the variable."""
+        return (self.rules or {}).get(tuple(varying), self.rule)
 
     def flows(self, i: int) -> bool:
         """Whether a gradient flows to input i (a rule of None: none does, as into a comparison)."""
